@@ -1,0 +1,83 @@
+"""Command line: import doc pages, derive schemas, check that committed files are in sync, diff two runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from zstack_contract.derive import DeriveError, derive_all
+from zstack_contract.importer import DocPageError, import_doc_page
+from zstack_contract.spec import dump_json
+
+DEFAULT_SCHEMAS = Path("schemas")
+
+
+def _write_derived(schemas_dir: Path) -> list[Path]:
+    written = []
+    for path, text in derive_all(schemas_dir).items():
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    schemas_dir: Path = args.schemas
+    for page in args.pages:
+        spec = import_doc_page(page)
+        target = schemas_dir / spec.operation_id / "spec.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(dump_json(spec.to_json()), encoding="utf-8")
+        print(f"imported {page} -> {target}")
+    for path in _write_derived(schemas_dir):
+        print(f"derived {path}")
+    return 0
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    written = _write_derived(args.schemas)
+    for path in written:
+        print(f"derived {path}")
+    if not written:
+        print(f"{args.schemas}: every derived file is up to date")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    stale = [
+        path
+        for path, text in derive_all(args.schemas).items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
+    for path in stale:
+        print(f"stale: {path} differs from what its spec derives", file=sys.stderr)
+    if stale:
+        print("run: python -m zstack_contract derive", file=sys.stderr)
+        return 1
+    print(f"{args.schemas}: in sync")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m zstack_contract", description=__doc__)
+    parser.add_argument("--schemas", type=Path, default=DEFAULT_SCHEMAS, help="schema folder (default: schemas)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_import = sub.add_parser("import", help="import doc pages into <schemas>/<OperationId>/spec.json and derive")
+    p_import.add_argument("pages", nargs="+", type=Path, help="published API pages in text form")
+    p_import.set_defaults(func=cmd_import)
+    sub.add_parser("derive", help="rewrite every derived schema from the committed specs").set_defaults(func=cmd_derive)
+    sub.add_parser("check", help="exit 1 when a committed schema differs from what its spec derives").set_defaults(
+        func=cmd_check
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (DocPageError, DeriveError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
