@@ -123,12 +123,21 @@ def _parse_bullets(page: _Page, start: int, end: int, what: str) -> list[tuple[i
             )
         description_lines: list[str] = []
         j = i + 1
+        indent = len(bullet.group("indent"))
         while j < end and not _BULLET.match(page.lines[j].text):
-            if page.lines[j].text.strip():
-                description_lines.append(page.lines[j].text.strip())
+            text = page.lines[j].text
+            if text.strip():
+                if len(text) - len(text.lstrip(" ")) <= indent:
+                    # A description is indented under its bullet; a line level with it is a malformed bullet.
+                    raise page.error(
+                        page.lines[j].number,
+                        f"expected a {what} bullet ('  \u2022 <name><Type>[Required]') or a description indented "
+                        f"under {bullet.group('label')!r}, found {text.strip()!r}",
+                    )
+                description_lines.append(text.strip())
             j += 1
         name, type_name, required = parts
-        items.append((len(bullet.group("indent")), line, name, type_name, required, " ".join(description_lines)))
+        items.append((indent, line, name, type_name, required, " ".join(description_lines)))
         i = j
     return items
 

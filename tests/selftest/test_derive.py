@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from tests.selftest.conftest import SCHEMAS
+from zstack_contract.derive import DeriveError, Overlay, _type_schema, derive_all, is_null_by_design, response_schema
+from zstack_contract.formats import is_gson_date
+from zstack_contract.spec import ApiSpec, Example, Field, load_spec
+
+SPEC = load_spec(SCHEMAS / "GetDatabaseBackupFromImageStore" / "spec.json")
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        pytest.param(Field("a", "String", True, ""), {"type": "string"}, id="String"),
+        pytest.param(Field("a", "int", True, ""), {"type": "integer", "format": "int32"}, id="int"),
+        pytest.param(Field("a", "Long", True, ""), {"type": "integer", "format": "int64"}, id="Long"),
+        pytest.param(Field("a", "boolean", True, ""), {"type": "boolean"}, id="boolean"),
+        pytest.param(Field("a", "double", True, ""), {"type": "number"}, id="double"),
+        pytest.param(Field("a", "Timestamp", True, ""), {"type": "string", "format": "zstack-gson-date"}, id="Timestamp"),
+        pytest.param(Field("a", "LinkedHashMap", True, ""), {"type": "object"}, id="LinkedHashMap"),
+        pytest.param(Field("a", "ErrorCode", True, ""), {"$ref": "#/$defs/ZStackErrorCode"}, id="ErrorCode"),
+        pytest.param(Field("a", "List", True, ""), {"type": "array"}, id="List-untyped"),
+    ],
+)
+def test_type_mapping(field: Field, expected: dict[str, object]) -> None:
+    assert _type_schema("Api", field, "must", "#/$defs/", None) == expected
+
+
+def test_unknown_type_is_a_derive_error() -> None:
+    with pytest.raises(DeriveError, match="Api: field 'a' has type 'Gizmo'"):
+        _type_schema("Api", Field("a", "Gizmo", True, ""), "must", "#/$defs/", None)
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        ("Reserved field. Default is null", True),
+        ("The error code. If not null, the operation failed. This field is null on success.", True),
+        ("The root error. This field is null if there is no root error", True),
+        ("Image hash", False),
+        ("If not null, the operation failed.", False),
+    ],
+)
+def test_null_by_design(description: str, expected: bool) -> None:
+    assert is_null_by_design(Field("f", "String", True, description)) is expected
+
+
+def _spec(fields: tuple[Field, ...], example: str) -> ApiSpec:
+    return ApiSpec("Api", "t", "c", "g", "GET", "/zstack/v1/x", "1.0", True, True, (), 200, "", fields,
+                   Example("curl x", 200, example), "", "x.txt", "0" * 64)
+
+
+ITEMS = Field("items", "List", True, "", (Field("a", "String", True, ""), Field("b", "Long", True, ""),
+                                          Field("c", "String", True, "Default is null")))
+
+
+@pytest.mark.parametrize(
+    ("level", "example", "top_required", "item_required"),
+    [
+        pytest.param("must", '{"items": [{"a": "x"}]}', ["items"], ["a"], id="must-follows-example"),
+        pytest.param("must", '{"items": [{"a": "x", "b": 1}, {"a": "y"}]}', ["items"], ["a"], id="must-every-item"),
+        pytest.param("must", "{}", None, None, id="must-empty-example"),
+        pytest.param("should", '{"items": [{"a": "x"}]}', ["items"], ["a", "b"], id="should-follows-required"),
+    ],
+)
+def test_required_fields_per_level(level: str, example: str, top_required: list[str] | None,
+                                   item_required: list[str] | None) -> None:
+    schema = response_schema(_spec((ITEMS,), example), level)
+    assert schema.get("required") == top_required
+    items = schema["properties"]["items"]
+    list_schema = items if top_required else items["anyOf"][0]  # not shown in the example: nullable
+    assert list_schema["items"].get("required") == item_required
+
+
+@pytest.mark.parametrize(
+    ("instance", "valid"),
+    [
+        ({"items": [{"a": "x", "b": 7995392}]}, True),
+        ({"items": [{"a": "x", "b": 7995392.0}]}, True),  # integral float, as the doc generator prints
+        ({"items": [{"a": "x", "b": 7995392.5}]}, False),
+        ({"items": [{"a": "x", "b": "7995392"}]}, False),
+        ({"items": [{"a": "x", "b": None}]}, True),  # present-but-null tolerated at must level
+        ({"items": [{"a": None}]}, False),  # ...but not for a field the example shows
+        ({"items": [{"b": 1}]}, False),
+        ({"items": None}, False),
+        ({"items": [], "success": True}, True),  # extra keys allowed
+    ],
+)
+def test_must_schema_semantics(instance: object, valid: bool) -> None:
+    schema = response_schema(_spec((ITEMS,), '{"items": [{"a": "x"}]}'), "must")
+    assert Draft202012Validator(schema).is_valid(instance) is valid
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("Nov 14, 2017 10:20:57 PM", True),
+        ("Nov 14, 2017, 10:20:57 PM", True),  # newer JDK: comma after the year
+        ("Nov 14, 2017, 10:20:57\u202fPM", True),  # ...and U+202F before AM/PM
+        ("Jan 1, 2020 1:02:03 AM", True),
+        ("2017-11-14T22:20:57Z", False),
+        ("Nov 31, 2017 10:20:57 PM", False),  # no such day
+        ("Nov 14, 2017 13:20:57 PM", False),  # 12-hour clock
+        ("Nov 14 2017 10:20:57 PM", False),
+        ("1510669257141", False),
+    ],
+)
+def test_gson_date_format(value: str, valid: bool) -> None:
+    assert is_gson_date(value) is valid
+
+
+def test_overlay_constraints_reach_the_request_schema() -> None:
+    request = json.loads((SCHEMAS / "GetDatabaseBackupFromImageStore" / "request.schema.json").read_text())
+    assert request["required"] == ["url"]
+    assert request["properties"]["url"] == {"type": "string", "minLength": 1}
+    port = request["properties"]["registryPort"]
+    assert (port["type"], port["minimum"], port["maximum"], port["default"]) == ("integer", 1, 65535, 8000)
+    assert request["properties"]["systemTags"]["items"] == {"type": "string"}
+
+
+def test_missing_overlay_is_empty(tmp_path: Path) -> None:
+    assert Overlay.load(tmp_path / "overlay.json") == Overlay.empty()
+
+
+def test_committed_schemas_are_what_the_specs_derive() -> None:
+    stale = [str(p.relative_to(SCHEMAS)) for p, text in derive_all(SCHEMAS).items()
+             if not p.exists() or p.read_text(encoding="utf-8") != text]
+    assert not stale, f"stale derived schemas {stale}: run python -m zstack_contract derive"
+
+
+def test_derivation_is_deterministic() -> None:
+    assert derive_all(SCHEMAS) == derive_all(SCHEMAS)
+
+
+@pytest.mark.parametrize("path", sorted(SCHEMAS.glob("*/*.schema.json")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_committed_schema_is_valid_draft_2020_12(path: Path) -> None:
+    Draft202012Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))
+
+
+def test_openapi_document_loads_in_schemathesis() -> None:
+    import schemathesis
+
+    schema = schemathesis.openapi.from_path(SCHEMAS / "openapi.json")
+    operations = [op.ok() for op in schema.get_all_operations()]
+    assert [(op.method.upper(), op.path) for op in operations] == [("GET", "/zstack/v1/database-backups/image-store")]

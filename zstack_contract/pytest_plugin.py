@@ -1,0 +1,246 @@
+"""pytest glue: options, the target fixture, parametrization from the schema folder, verdicts and reports.
+
+The logic lives in plain modules; this module only wires it into pytest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Generator, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zstack_contract import __version__
+from zstack_contract.cases import RequestCase, auth_cases, parameter_cases, positive_values
+from zstack_contract.client import Exchange
+from zstack_contract.contract import ApiContract, load_catalog
+from zstack_contract.findings import Finding
+from zstack_contract.mock import UnknownDeviationError
+from zstack_contract.mock import resolve as resolve_deviations
+from zstack_contract.results import CheckRecord, RunResults
+from zstack_contract.settings import OPTIONS, Settings, SettingsError, resolve
+from zstack_contract.target import Target, TargetError, open_target, positive_defaults
+from zstack_contract.verdict import Status, Verdict, decide, render
+
+SETTINGS = pytest.StashKey[Settings]()
+CATALOG = pytest.StashKey[list[ApiContract]]()
+RESULTS = pytest.StashKey[RunResults]()
+BASELINE = pytest.StashKey[frozenset[str]]()
+RECORD = pytest.StashKey[CheckRecord]()
+
+HTML_NAME = "contract-report.html"
+JUNIT_NAME = "contract-junit.xml"
+RESULTS_NAME = "contract-results.json"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("zstack-contract", "ZStack contract suite")
+    for spec in OPTIONS:
+        help_text = f"{spec.help} [env {spec.env}]"
+        if spec.is_flag:
+            group.addoption(spec.flag, action="store_true", default=False, dest=spec.name, help=help_text)
+        elif spec.multiple:
+            group.addoption(spec.flag, action="append", default=[], dest=spec.name, metavar=spec.metavar, help=help_text)
+        else:
+            group.addoption(spec.flag, default=None, dest=spec.name, metavar=spec.metavar, help=help_text)
+
+
+def _is_contract_run(config: pytest.Config) -> bool:
+    """True when the run collects the contract suite (reports are written only then)."""
+    contract_dir = (config.rootpath / "tests" / "contract").resolve()
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if path == contract_dir or contract_dir in path.parents or path in contract_dir.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        settings = resolve(config.getoption, rootdir=config.rootpath)
+        resolve_deviations(settings.deviations)
+        catalog = load_catalog(settings.schemas_dir)
+    except (SettingsError, UnknownDeviationError, FileNotFoundError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS] = settings
+    config.stash[CATALOG] = catalog
+    config.stash[BASELINE] = frozenset()
+    config.stash[RESULTS] = RunResults(
+        meta={
+            "suite": f"zstack-contract {__version__}",
+            "target": settings.url or "embedded mock",
+            "deviations": list(settings.deviations),
+            "level": "strict" if settings.strict else "default",
+            "seed": settings.seed if settings.seed is not None else "derandomized",
+            "examples": settings.examples,
+            "schemas": {api.name: api.digest for api in catalog},
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+    )
+    if settings.report_dir is not None and _is_contract_run(config) and not hasattr(config, "workerinput"):
+        settings.report_dir.mkdir(parents=True, exist_ok=True)
+        # Set before pytest-html and junitxml read them in their own pytest_configure (hence tryfirst).
+        if getattr(config.option, "htmlpath", None) is None:
+            config.option.htmlpath = str(settings.report_dir / HTML_NAME)
+            config.option.self_contained_html = True
+        if getattr(config.option, "xmlpath", None) is None:
+            config.option.xmlpath = str(settings.report_dir / JUNIT_NAME)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash[SETTINGS]
+    apis = ", ".join(f"{api.name} ({api.digest})" for api in config.stash[CATALOG])
+    target = settings.url or f"embedded mock (deviations: {', '.join(settings.deviations) or 'none'})"
+    seed = settings.seed if settings.seed is not None else "derandomized (fixed inputs every run)"
+    return [
+        f"zstack-contract {__version__}: target {target}",
+        f"contract level: {settings.level}; timeout {settings.timeout:g}s; "
+        f"rate limit {settings.rate_limit:g}/s" + (" (none)" if not settings.rate_limit else ""),
+        f"generation: seed {seed}; {settings.examples} examples per property test",
+        f"schemas: {settings.schemas_dir} — {apis}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def zstack_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved suite options."""
+    return pytestconfig.stash[SETTINGS]
+
+
+@pytest.fixture(scope="session")
+def zstack(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
+    """The management node under test, reachable and logged in; ends the run with one message if not."""
+    settings = pytestconfig.stash[SETTINGS]
+    try:
+        target = open_target(settings)
+    except TargetError as exc:
+        pytest.exit(f"zstack-contract: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
+    pytestconfig.stash[RESULTS].meta["version"] = target.version
+    pytestconfig.stash[RESULTS].meta["target"] = target.description
+    try:
+        yield target
+    finally:
+        if target.mock is not None:
+            target.mock.check()
+        target.close()
+
+
+def _cases_for(config: pytest.Config, build: Callable[..., list[RequestCase]]) -> list[Any]:
+    settings = config.stash[SETTINGS]
+    params = []
+    for api in config.stash[CATALOG]:
+        positive = positive_values(api, positive_defaults(settings))
+        for case in build(api, positive):
+            params.append(pytest.param(api, case, id=f"{api.name}-{case.id}"))
+    return params
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests name what they check (``api``, ``param_case``, ``auth_case``); the schema folder says what to check."""
+    config = metafunc.config
+    if "param_case" in metafunc.fixturenames:
+        metafunc.parametrize(("api", "param_case"), _cases_for(config, parameter_cases))
+    elif "auth_case" in metafunc.fixturenames:
+        metafunc.parametrize(("api", "auth_case"), _cases_for(config, auth_cases))
+    elif "api" in metafunc.fixturenames:
+        catalog = config.stash[CATALOG]
+        metafunc.parametrize("api", catalog, ids=[api.name for api in catalog])
+
+
+def positive_or_skip(api: ApiContract, settings: Settings) -> dict[str, str]:
+    """Values for a call that should succeed, or a skip that says which option supplies them."""
+    positive = positive_values(api, positive_defaults(settings))
+    if positive.missing:
+        flags = " ".join(
+            "--zstack-image-store-url URL" if name == "url" else f"--zstack-param {name}=VALUE"
+            for name in positive.missing
+        )
+        pytest.skip(f"{api.name}: no value for required parameter(s) {', '.join(positive.missing)}; pass {flags}")
+    if not api.is_read_only:
+        pytest.skip(f"{api.name} is {api.spec.method}: the suite never calls APIs that may change state")
+    return dict(positive.values)
+
+
+class Judge:
+    """Turns findings into the test's outcome and records them for the reports."""
+
+    def __init__(self, item: pytest.Item, settings: Settings, known: frozenset[str]) -> None:
+        self.item = item
+        self.settings = settings
+        self.known = known
+
+    def __call__(
+        self,
+        api: ApiContract,
+        family: str,
+        case: str,
+        findings: Iterable[Finding],
+        exchanges: Iterable[Exchange] = (),
+        rule: str = "",
+    ) -> Verdict:
+        findings = list(findings)
+        exchanges = list(exchanges)
+        verdict = decide(findings, strict=self.settings.strict, known=self.known)
+        evidence = "\n".join(ex.describe() for ex in exchanges)
+        message = render(verdict, evidence) if findings else ""
+        self.item.stash[RECORD] = CheckRecord(
+            test=self.item.nodeid,
+            api=api.name,
+            family=family,
+            case=case,
+            rule=rule or (findings[0].rule if findings else ""),
+            level=max((f.level.value for f in findings), default="must"),
+            outcome=verdict.status.value,
+            message=message,
+            findings=list(verdict.findings),
+            evidence=exchanges[-1].to_json() if exchanges else None,
+        )
+        if verdict.status is Status.FAILED:
+            pytest.fail(message, pytrace=False)
+        if verdict.status is not Status.PASSED:
+            first = verdict.findings[0]
+            label = {Status.REPORTED: "SHOULD (not gating)", Status.DOC: "DOC FINDING", Status.BASELINED: "BASELINED"}
+            pytest.xfail(
+                f"{label[verdict.status]}: {first.rule} at {first.path}: expected {first.expected}; got {first.actual}"
+                + (f" (+{len(verdict.findings) - 1} more)" if len(verdict.findings) > 1 else "")
+            )
+        return verdict
+
+
+@pytest.fixture
+def judge(request: pytest.FixtureRequest, zstack_settings: Settings) -> Judge:
+    """Call with the findings of a check: fails on gating ones, marks reported ones, records all."""
+    return Judge(request.node, zstack_settings, request.config.stash[BASELINE])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    record = item.stash.get(RECORD, None)
+    if record is not None and report.when == "call":
+        report.user_properties.append(("zstack_outcome", record.outcome))
+        if record.rule:
+            report.user_properties.append(("zstack_rule", record.rule))
+    if report.when == "call" or (report.when == "setup" and report.skipped):
+        results = item.config.stash[RESULTS]
+        if record is None:
+            record = CheckRecord(item.nodeid, "", "", "", "", "", "skipped" if report.skipped else report.outcome,
+                                 message=str(report.longrepr)[:500] if report.skipped else "")
+        results.records.append(record)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None or settings.report_dir is None or not _is_contract_run(config):
+        return
+    if hasattr(config, "workerinput"):
+        return
+    results = config.stash[RESULTS]
+    results.meta["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    results.meta["exitStatus"] = int(exitstatus)
+    results.write(Path(settings.report_dir) / RESULTS_NAME)

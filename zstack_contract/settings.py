@@ -1,0 +1,201 @@
+"""The suite's options: one table of names, CLI flags and environment fallbacks, resolved once.
+
+Precedence is command line, then environment variable, then default. A bad value raises
+:class:`SettingsError` whose message says which option and how to give it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_LIVE_RATE = 10.0  # requests per second against a real cloud
+DEFAULT_EXAMPLES = 25
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    name: str  # dest, e.g. "zstack_url"
+    flag: str
+    env: str
+    help: str
+    metavar: str | None = None
+    is_flag: bool = False
+    multiple: bool = False
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("zstack_url", "--zstack-url", "ZSTACK_URL", "management node base URL, e.g. http://mn:8080; "
+               "absent: the embedded mock is started on 127.0.0.1 (port 0)", "URL"),
+    OptionSpec("zstack_session", "--zstack-session", "ZSTACK_SESSION", "an existing session uuid to use", "UUID"),
+    OptionSpec("zstack_account", "--zstack-account", "ZSTACK_ACCOUNT", "account to log in with", "NAME"),
+    OptionSpec("zstack_password", "--zstack-password", "ZSTACK_PASSWORD",
+               "plain-text password (sent as SHA-512 hex, never written to reports)", "PASSWORD"),
+    OptionSpec("zstack_image_store_url", "--zstack-image-store-url", "ZSTACK_IMAGE_STORE_URL",
+               "image store URL used for positive calls (the 'url' parameter)", "URL"),
+    OptionSpec("zstack_registry_port", "--zstack-registry-port", "ZSTACK_REGISTRY_PORT",
+               "registry port used for positive calls (absent: not sent, the server default applies)", "PORT"),
+    OptionSpec("zstack_param", "--zstack-param", "ZSTACK_PARAMS",
+               "NAME=VALUE for positive calls of other APIs (repeatable; env: comma-separated)", "NAME=VALUE",
+               multiple=True),
+    OptionSpec("zstack_strict", "--zstack-strict", "ZSTACK_STRICT", "should-rules gate too", is_flag=True),
+    OptionSpec("zstack_timeout", "--zstack-timeout", "ZSTACK_TIMEOUT",
+               f"seconds per request (default {DEFAULT_TIMEOUT:g})", "SECONDS"),
+    OptionSpec("zstack_rate_limit", "--zstack-rate-limit", "ZSTACK_RATE_LIMIT",
+               f"requests per second, 0 = no cap (default {DEFAULT_LIVE_RATE:g} for --zstack-url, none for the mock)",
+               "RPS"),
+    OptionSpec("zstack_mock_deviation", "--zstack-mock-deviation", "ZSTACK_MOCK_DEVIATION",
+               "make the embedded mock break the contract in this named way (repeatable; env: comma-separated)",
+               "NAME", multiple=True),
+    OptionSpec("zstack_examples", "--zstack-examples", "ZSTACK_EXAMPLES",
+               f"generated examples per property test (default {DEFAULT_EXAMPLES})", "N"),
+    OptionSpec("zstack_seed", "--zstack-seed", "ZSTACK_SEED",
+               "seed for generated tests (default: derandomized, the same inputs every run)", "N"),
+    OptionSpec("zstack_schemas", "--zstack-schemas", "ZSTACK_SCHEMAS", "schema folder (default: <rootdir>/schemas)",
+               "DIR"),
+    OptionSpec("zstack_report_dir", "--zstack-report-dir", "ZSTACK_REPORT_DIR",
+               "where a contract run writes its HTML, JUnit and JSON reports (default: <rootdir>/reports; "
+               "'none' to write nothing)", "DIR"),
+    OptionSpec("zstack_baseline", "--zstack-baseline", "ZSTACK_BASELINE",
+               "JSON file of accepted findings: known ones do not fail the run, new ones do", "FILE"),
+    OptionSpec("zstack_update_baseline", "--zstack-update-baseline", "ZSTACK_UPDATE_BASELINE",
+               "write this run's findings into --zstack-baseline (keeping reasons already given)", is_flag=True),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str | None
+    session: str | None = field(repr=False)
+    account: str | None
+    password: str | None = field(repr=False)
+    positive_params: Mapping[str, str]
+    strict: bool
+    timeout: float
+    rate_limit: float
+    deviations: tuple[str, ...]
+    examples: int
+    seed: int | None
+    schemas_dir: Path
+    report_dir: Path | None
+    baseline: Path | None
+    update_baseline: bool
+
+    @property
+    def uses_mock(self) -> bool:
+        return self.url is None
+
+    @property
+    def level(self) -> str:
+        return "strict (must + should gate)" if self.strict else "default (must gates, should reported)"
+
+
+Getter = Callable[[str], Any]
+
+
+def _raw(spec: OptionSpec, cli: Getter, env: Mapping[str, str]) -> Any:
+    value = cli(spec.name)
+    if spec.is_flag:
+        if value:
+            return True
+        return env.get(spec.env, "").strip().lower() in ("1", "true", "yes", "on")
+    if spec.multiple:
+        if value:
+            return list(value)
+        return [v.strip() for v in env.get(spec.env, "").split(",") if v.strip()]
+    if value is not None:
+        return value
+    return env.get(spec.env) or None
+
+
+def _number(spec: OptionSpec, raw: str | None, kind: type[int] | type[float], default: Any, minimum: float) -> Any:
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{spec.flag} ({spec.env}) must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{spec.flag} ({spec.env}) must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+def resolve(cli: Getter, env: Mapping[str, str] | None = None, *, rootdir: Path) -> Settings:
+    """Resolve every option (CLI > environment > default) and check it."""
+    env = os.environ if env is None else env
+    spec = {s.name: s for s in OPTIONS}
+    raw = {name: _raw(s, cli, env) for name, s in spec.items()}
+
+    url = raw["zstack_url"]
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(f"--zstack-url (ZSTACK_URL) must be an http(s) URL like http://mn:8080, got {url!r}")
+        url = url.rstrip("/")
+        if url.endswith("/zstack"):
+            url = url[: -len("/zstack")]
+    if url is not None and raw["zstack_mock_deviation"]:
+        raise SettingsError("--zstack-mock-deviation applies to the embedded mock; drop it or drop --zstack-url")
+    if (raw["zstack_account"] is None) != (raw["zstack_password"] is None):
+        raise SettingsError(
+            "give both --zstack-account and --zstack-password (ZSTACK_ACCOUNT / ZSTACK_PASSWORD), or neither"
+        )
+    if url is not None and raw["zstack_session"] is None and raw["zstack_account"] is None:
+        raise SettingsError(
+            f"no credentials for {url}: pass --zstack-account NAME --zstack-password PASSWORD "
+            "(or ZSTACK_ACCOUNT / ZSTACK_PASSWORD), or an existing session with --zstack-session UUID"
+        )
+
+    positive: dict[str, str] = {}
+    for item in raw["zstack_param"]:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SettingsError(f"--zstack-param takes NAME=VALUE, got {item!r}")
+        positive[name] = value
+    if raw["zstack_image_store_url"] is not None:
+        positive["url"] = raw["zstack_image_store_url"]
+    if raw["zstack_registry_port"] is not None:
+        port = _number(spec["zstack_registry_port"], raw["zstack_registry_port"], int, None, 1)
+        if port > 65535:
+            raise SettingsError(f"--zstack-registry-port must be in 1..65535, got {port}")
+        positive["registryPort"] = str(port)
+
+    default_rate = 0.0 if url is None else DEFAULT_LIVE_RATE
+    seed_raw = raw["zstack_seed"]
+    report_raw = raw["zstack_report_dir"]
+    report_dir: Path | None
+    if report_raw is None:
+        report_dir = rootdir / "reports"
+    elif str(report_raw).lower() == "none":
+        report_dir = None
+    else:
+        report_dir = Path(report_raw)
+    baseline = Path(raw["zstack_baseline"]) if raw["zstack_baseline"] else None
+    if raw["zstack_update_baseline"] and baseline is None:
+        raise SettingsError("--zstack-update-baseline needs --zstack-baseline FILE to know where to write")
+    return Settings(
+        url=url,
+        session=raw["zstack_session"],
+        account=raw["zstack_account"],
+        password=raw["zstack_password"],
+        positive_params=positive,
+        strict=bool(raw["zstack_strict"]),
+        timeout=_number(spec["zstack_timeout"], raw["zstack_timeout"], float, DEFAULT_TIMEOUT, 0.001),
+        rate_limit=_number(spec["zstack_rate_limit"], raw["zstack_rate_limit"], float, default_rate, 0),
+        deviations=tuple(raw["zstack_mock_deviation"]),
+        examples=_number(spec["zstack_examples"], raw["zstack_examples"], int, DEFAULT_EXAMPLES, 1),
+        seed=None if seed_raw is None else _number(spec["zstack_seed"], seed_raw, int, None, 0),
+        schemas_dir=Path(raw["zstack_schemas"]) if raw["zstack_schemas"] else rootdir / "schemas",
+        report_dir=report_dir,
+        baseline=baseline,
+        update_baseline=bool(raw["zstack_update_baseline"]),
+    )

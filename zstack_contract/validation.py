@@ -1,0 +1,102 @@
+"""Validate a JSON value against a derived schema and turn every error into a :class:`Finding`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from zstack_contract.findings import Finding, Level, excerpt
+from zstack_contract.formats import format_checker
+
+
+def json_path(error: ValidationError) -> str:
+    path = "$"
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _expected(error: ValidationError) -> str:
+    keyword = str(error.validator)
+    if keyword == "required":
+        return f"field present (required by {error.schema_path and '/'.join(map(str, error.schema_path))})"
+    if keyword == "format":
+        return f"format {error.validator_value!r}"
+    if keyword == "anyOf":
+        # "value or null": name the non-null alternative, the one the reader cares about.
+        options = [o for o in error.validator_value if o != {"type": "null"}]
+        return " or ".join(excerpt(_strip(o), 120) for o in options) + " (or null)"
+    return f"{keyword}: {excerpt(error.validator_value, 120)}"
+
+
+def _strip(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: v for k, v in schema.items() if k not in ("description", "properties")} or schema
+    return schema
+
+
+def _actual(error: ValidationError) -> str:
+    if error.validator == "required":
+        missing = error.message.split(" is a required property")[0]
+        return f"{missing} absent (keys present: {excerpt(sorted(error.instance) if isinstance(error.instance, dict) else error.instance, 160)})"
+    kind = type(error.instance).__name__.replace("NoneType", "null").replace("str", "string").replace("dict", "object")
+    return f"{excerpt(error.instance, 160)} ({kind})"
+
+
+def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=format_checker())
+
+
+def schema_findings(
+    instance: Any, validator: Draft202012Validator, *, api: str, rule: str, level: Level, note: str = ""
+) -> list[Finding]:
+    """One finding per validation error, in document order; ``required`` errors point at the missing field."""
+    findings = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))):
+        path = json_path(error)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if error.message.count("'") >= 2 else "?"
+            path = f"{path}.{missing}"
+        findings.append(
+            Finding(api=api, rule=rule, level=level, path=path, expected=_expected(error), actual=_actual(error), note=note)
+        )
+    return findings
+
+
+def parse_json(text: str) -> tuple[bool, Any]:
+    try:
+        return True, json.loads(text)
+    except ValueError:
+        return False, None
+
+
+def dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """Collapse the same rule broken at many list positions into one finding per normalised path."""
+    seen: dict[tuple[str, str, str], Finding] = {}
+    counts: dict[tuple[str, str, str], int] = {}
+    for f in findings:
+        normalised = _normalise_path(f.path)
+        key = (f.rule, normalised, f.expected)
+        counts[key] = counts.get(key, 0) + 1
+        seen.setdefault(key, f)
+    out = []
+    for key, f in seen.items():
+        if counts[key] > 1:
+            f = Finding(f.api, f.rule, f.level, f.path, f.expected, f.actual, _join(f.note, f"and {counts[key] - 1} more like it at {key[1]}"))
+        out.append(f)
+    return out
+
+
+def _normalise_path(path: str) -> str:
+    import re
+
+    return re.sub(r"\[\d+\]", "[*]", path)
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}; {b}" if a else b
