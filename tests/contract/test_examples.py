@@ -1,0 +1,45 @@
+"""The page's own examples: the response example against the schemas, the curl example against the target."""
+
+from __future__ import annotations
+
+import pytest
+
+from zstack_contract.cases import documented_request_query, parse_curl, positive_values
+from zstack_contract.checks import Expectation, Outcome, check_exchange
+from zstack_contract.contract import ApiContract
+from zstack_contract.doccheck import DOC_CHECKS, EXAMPLE_CASE, example_must_findings
+from zstack_contract.pytest_plugin import Judge
+from zstack_contract.settings import Settings
+from zstack_contract.target import Target, positive_defaults
+
+
+def test_documented_example_meets_must(api: ApiContract, judge: Judge) -> None:
+    judge(api, "examples", EXAMPLE_CASE, example_must_findings(api), rule="response.shape")
+
+
+@pytest.mark.parametrize("check", sorted(DOC_CHECKS))
+def test_documentation_is_consistent(api: ApiContract, check: str, judge: Judge) -> None:
+    judge(api, "docs", check, DOC_CHECKS[check](api), rule=f"doc.{check}")
+
+
+def test_documented_request_replayed(api: ApiContract, zstack: Target, zstack_settings: Settings, judge: Judge) -> None:
+    curl = parse_curl(api.spec.example.request_curl)
+    assert (curl.method, curl.path) == (api.spec.method, api.spec.path), (
+        f"{api.name}: the curl example calls {curl.method} {curl.path}, the page documents "
+        f"{api.spec.method} {api.spec.path}"
+    )
+    if not api.is_read_only:
+        pytest.skip(f"{api.name} is {api.spec.method}: the suite never calls APIs that may change state")
+    positive = positive_values(api, positive_defaults(zstack_settings))
+    query, dropped = documented_request_query(curl, positive)
+    missing = [p.name for p in api.spec.parameters if p.required and p.name not in dict(query)]
+    if missing:
+        pytest.skip(f"{api.name}: the example's placeholder(s) {', '.join(missing)} need a value: pass --zstack-param")
+    headers = {k: v.replace("{sessionUuid}", zstack.client.session_uuid or "") for k, v in curl.headers.items()}
+    exchange = zstack.client.send(curl.method, curl.path, query=query, headers=headers)
+    expectation = Expectation(
+        Outcome.SUCCESS_OR_API_ERROR,
+        basis=f"the page's curl example (placeholders left out: {', '.join(dropped) or 'none'})",
+    )
+    judge(api, "examples", "documented-request", check_exchange(api, "documented-request", exchange, expectation),
+          [exchange], rule="request.accepted")

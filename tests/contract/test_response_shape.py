@@ -1,0 +1,20 @@
+"""A valid request is answered 200 with a body that passes the derived schemas."""
+
+from __future__ import annotations
+
+from zstack_contract.checks import Expectation, Outcome, check_exchange
+from zstack_contract.contract import ApiContract
+from zstack_contract.pytest_plugin import Judge, positive_or_skip
+from zstack_contract.settings import Settings
+from zstack_contract.target import Target
+
+
+def test_valid_request_answered_with_documented_shape(
+    api: ApiContract, zstack: Target, zstack_settings: Settings, judge: Judge
+) -> None:
+    values = positive_or_skip(api, zstack_settings)
+    exchange = zstack.client.send(api.spec.method, api.spec.path, query=tuple(values.items()),
+                                  headers=zstack.client.auth_header())
+    expectation = Expectation(Outcome.SUCCESS, basis="a valid request with the configured positive values")
+    judge(api, "shape", "positive-call", check_exchange(api, "positive-call", exchange, expectation), [exchange],
+          rule="response.shape")

@@ -1,0 +1,23 @@
+"""An embedded mock ZStack management node, with switchable contract deviations.
+
+It serves the login, session, version and GetDatabaseBackupFromImageStore APIs the way the protocol
+notes describe the real REST server. Each catalogued deviation breaks the contract in exactly one
+realistic way.
+"""
+
+from __future__ import annotations
+
+from zstack_contract.mock.data import ADMIN_ACCOUNT, ADMIN_PASSWORD, SEEDED_IMAGE_STORE_URL
+from zstack_contract.mock.deviations import DEVIATIONS, Deviation, UnknownDeviationError, resolve
+from zstack_contract.mock.server import MockZStack
+
+__all__ = [
+    "ADMIN_ACCOUNT",
+    "ADMIN_PASSWORD",
+    "DEVIATIONS",
+    "SEEDED_IMAGE_STORE_URL",
+    "Deviation",
+    "MockZStack",
+    "UnknownDeviationError",
+    "resolve",
+]

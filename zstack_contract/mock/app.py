@@ -1,0 +1,579 @@
+"""The WSGI application: ZStack's REST server behaviour for the APIs the contract suite exercises.
+
+The processing order follows the real server. RestServer first parses the body, then checks the
+Authorization header, then turns the query string into message fields. Its 400 and 500 answers are plain
+text. The API mediator then validates parameters, and only after that do the session checks run. Sync
+failures there are 503 with an ``{"error": ...}`` envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from zstack_contract.mock import jvm
+from zstack_contract.mock.data import (
+    ACCOUNTS,
+    DEFAULT_REGISTRY_PORT,
+    INT32_LIMIT,
+    MANAGEMENT_NODE_VERSION,
+    SEEDED_IMAGE_STORE_HOST,
+    SESSION_TIMEOUT,
+    Account,
+    ImageInfo,
+    is_reachable,
+    repository,
+    repository_host,
+)
+from zstack_contract.mock.deviations import DEVIATIONS
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+JsonObject = dict[str, Any]
+
+PLAIN_TEXT = "text/plain;charset=utf-8"
+HTML = "text/html;charset=UTF-8"
+
+# ZStack's error-code descriptions (conf/errorCodes/identity.xml and sys.xml).
+DESCRIPTIONS: dict[str, str] = {
+    "ID.1000": "Unable to authenticate a user",
+    "ID.1001": "The session is invalid, either wrong session id or the session has been expired",
+    "SYS.1000": "An internal error happened in system",
+    "SYS.1006": "An operation failed",
+    "SYS.1007": "One or more API argument is invalid",
+    "SYS.1016": "Cannot do an IO operation (e.g. network IO error, file IO error)",
+}
+
+# The message class named in "is mandatory" details: a known bug in current ZStack HEAD prints the
+# validator's class instead of the API message's.
+_VALIDATOR_CLASS = "org.zstack.header.message.ApiMessageParamValidator"
+
+# Methods Spring's RestServerController maps to RestServer.handle; anything else never reaches it.
+_MAPPED_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD"})
+_QUERY_METHODS = frozenset({"GET", "DELETE"})
+
+_TAG_LISTS = frozenset({"systemTags", "userTags"})
+# GetDatabaseBackupFromImageStore's scalar query fields and how each is converted.
+IMAGE_STORE_SCALARS: Mapping[str, Callable[[str], object]] = {"url": str, "registryPort": jvm.parse_double_int_value}
+
+# What trips the broken tag parser of server-error-on-tag-chars: a format specifier, a SQL quote, or
+# anything outside ASCII.
+_TAG_BREAKING_CHARS = re.compile(r"[%'\u0080-\U0010ffff]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# RestServer refuses access-key requests whose Date is more than 15 minutes off.
+_ACCESS_KEY_SKEW_SECONDS = 15 * 60
+
+
+class _HaltError(Exception):
+    """Carries a finished response out of nested parsing code, like RestServer's RestException."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+class BareResponse(Response):
+    # RestServer never calls setContentType, so JSON goes out without a Content-Type header.
+    default_mimetype = None
+
+
+@dataclass(frozen=True)
+class _Session:
+    uuid: str
+    account: Account
+    created: datetime
+    expires: datetime
+
+
+def _server_now() -> datetime:
+    # The modelled JVM runs in UTC. Gson prints naive local time with whole seconds.
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _gson_token(value: object) -> str:
+    if isinstance(value, dict):
+        return "BEGIN_OBJECT"
+    if isinstance(value, list):
+        return "BEGIN_ARRAY"
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int | float):
+        return "NUMBER"
+    return "STRING"
+
+
+def error_code(code: str, details: str, cause: JsonObject | None = None) -> JsonObject:
+    """An ErrorCode as Gson writes it: null fields (elaboration, opaque, cause...) are left out."""
+    error: JsonObject = {"code": code, "description": DESCRIPTIONS[code], "details": details}
+    if cause is not None:
+        error["cause"] = cause
+    return error
+
+
+def _mandatory(field: str) -> JsonObject:
+    return error_code("SYS.1007", f"field[{field}] of message[{_VALIDATOR_CLASS}] is mandatory, can not be null")
+
+
+def _string_param(params: Mapping[str, object], field: str) -> str | None:
+    """A String field as Gson's rehash fills it: scalars are coerced to text, objects and arrays fail."""
+    value = params.get(field)
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        text = f"java.lang.IllegalStateException: Expected a string but was {_gson_token(value)} path $.{field}"
+        raise _HaltError(_text(500, text))
+    return json.dumps(value)
+
+
+def _text(status: int, body: str) -> Response:
+    return BareResponse(body.encode("utf-8"), status=status, content_type=PLAIN_TEXT)
+
+
+@dataclass(frozen=True)
+class _BackupQuery:
+    url: str | None
+    registry_port: int
+    tags: tuple[str, ...]
+
+
+class MockZStackApp:
+    """A WSGI app holding the enabled deviations, the session table and any handler errors it recorded."""
+
+    def __init__(self, deviations: Iterable[str] = ()) -> None:
+        self.deviations = frozenset(deviations)
+        unknown = self.deviations - DEVIATIONS.keys()
+        if unknown:
+            raise ValueError(f"unknown deviations: {sorted(unknown)}")
+        # Unexpected exceptions from handlers. They must surface in the test that caused them, not hide
+        # behind a plausible-looking 500.
+        self._errors: list[Exception] = []
+        self._sessions: dict[str, _Session] = {}
+        self._lock = threading.Lock()
+        self._served = 0
+        self._routes: tuple[tuple[re.Pattern[str], Callable[..., Response]], ...] = (
+            (re.compile(r"/v1/accounts/login"), self._login),
+            (re.compile(r"/v1/accounts/sessions/([^/]+)"), self._logout),
+            (re.compile(r"/v1/accounts/sessions/([^/]+)/valid"), self._validate_session),
+            (re.compile(r"/v1/management-nodes/actions"), self._management_node_actions),
+            (re.compile(r"/v1/database-backups/image-store"), self._database_backups_from_image_store),
+        )
+
+    @property
+    def requests_served(self) -> int:
+        with self._lock:
+            return self._served
+
+    def recorded_errors(self) -> list[Exception]:
+        """Exceptions handlers raised so far, oldest first."""
+        with self._lock:
+            return list(self._errors)
+
+    def deviates(self, name: str) -> bool:
+        # A name the catalogue lacks is a typo in this module. Failing loudly keeps a deviation from
+        # being silently dead.
+        if name not in DEVIATIONS:
+            raise KeyError(f"deviation {name!r} is not in the catalogue")
+        return name in self.deviations
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        with self._lock:
+            self._served += 1
+        try:
+            response = self.dispatch(request)
+        except Exception as exc:
+            with self._lock:
+                self._errors.append(exc)
+            response = _text(500, f"mock handler error: {exc!r}")
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        """Answer one request. Raises only on a bug in the mock."""
+        try:
+            return self._route(request)
+        except _HaltError as halt:
+            return halt.response
+
+    # Routing and shared parsing.
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        if path != "/zstack/v1" and not path.startswith("/zstack/v1/"):
+            return BareResponse(
+                b"<!doctype html><html><head><title>HTTP Status 404 - Not Found</title></head>"
+                b"<body><h1>HTTP Status 404 - Not Found</h1></body></html>",
+                status=404,
+                content_type=HTML,
+            )
+        if request.method not in _MAPPED_METHODS:
+            return _text(405, f"Request method '{request.method}' not supported")
+        api_path = path.removeprefix("/zstack")
+        for pattern, handler in self._routes:
+            match = pattern.fullmatch(api_path)
+            if match is not None:
+                return handler(request, *match.groups())
+        return _text(404, f"no api mapping to {api_path}")
+
+    def _read_body(self, request: Request) -> JsonObject | None:
+        """The body as RestServer parses it, always and first, even on GET. Empty gives None."""
+        text = request.get_data().decode("utf-8", errors="replace")
+        if not text.strip():
+            return None
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _HaltError(
+                _text(
+                    500,
+                    f"com.google.gson.stream.MalformedJsonException: {exc.msg}"
+                    f" at line {exc.lineno} column {exc.colno} path $",
+                )
+            ) from None
+        except (ValueError, RecursionError) as exc:
+            # Over-long integers and very deep nesting: Gson fails on these as well, just with other texts.
+            raise _HaltError(_text(500, f"com.google.gson.JsonSyntaxException: {exc}")) from None
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise _HaltError(
+                _text(
+                    500,
+                    "java.lang.IllegalStateException: Expected BEGIN_OBJECT but was "
+                    f"{_gson_token(value).removeprefix('BEGIN_')} at line 1 column 1 path $",
+                )
+            )
+        return value
+
+    def _object_param(self, body: JsonObject | None, name: str) -> JsonObject:
+        """body[name], the action's parameter object, as a message. Absent means all fields are null."""
+        value = (body or {}).get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise _HaltError(
+                _text(500, f"java.lang.IllegalStateException: Expected BEGIN_OBJECT but was {_gson_token(value)}")
+            )
+        return value
+
+    def query_fields(
+        self,
+        request: Request,
+        scalars: Mapping[str, Callable[[str], object]],
+        lists: frozenset[str] = _TAG_LISTS,
+    ) -> dict[str, object]:
+        """Turn the query string into message fields, the way RestServer.handleApi does for GET/DELETE.
+
+        List fields take repeated keys and indexed keys (``systemTags.0``), repeated first, then indexed in
+        index order. Unknown keys are ignored. An input the real server refuses raises an internal
+        exception that carries the refusal.
+        """
+        fields: dict[str, object] = {}
+        indexed: dict[str, list[tuple[int, str]]] = {}
+        for key, values in request.args.lists():
+            name, dot, index = key.partition(".")
+            if dot and name in lists:
+                if self.deviates("indexed-lists-rejected"):
+                    raise _HaltError(self._api_error(error_code("SYS.1007", f"unknown parameter[{key}]")))
+                if len(values) > 1:
+                    raise _HaltError(_text(400, _only_one_value(key)))
+                try:
+                    position = jvm.parse_int(index)
+                except jvm.NumberFormatError as exc:
+                    raise _HaltError(_text(500, str(exc))) from None
+                indexed.setdefault(name, []).append((position, values[0]))
+            elif not dot and name in lists:
+                fields[name] = list(values)
+            elif not dot and name in scalars:
+                if len(values) > 1 and not self.deviates("duplicate-scalar-accepted"):
+                    raise _HaltError(_text(400, _only_one_value(key)))
+                try:
+                    fields[name] = scalars[name](values[0])
+                except jvm.NumberFormatError as exc:
+                    # TypeUtils lets NumberFormatException escape, so RestServer's catch-all answers 500.
+                    raise _HaltError(_text(500, str(exc))) from None
+            elif self.deviates("unknown-param-rejected"):
+                raise _HaltError(self._api_error(error_code("SYS.1007", f"unknown parameter[{key}]")))
+            # Otherwise the real server logs "unknown query parameter[...], ignored" and moves on.
+        for name, pairs in indexed.items():
+            repeated = fields.get(name)
+            ordered = [value for _, value in sorted(pairs, key=lambda pair: pair[0])]
+            fields[name] = [*(repeated if isinstance(repeated, list) else []), *ordered]
+        return fields
+
+    # Response building.
+
+    def _json(self, status: int, payload: JsonObject) -> Response:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if self.deviates("content-type-html"):
+            return BareResponse(body, status=status, content_type=HTML)
+        return BareResponse(body, status=status)
+
+    def _api_error(self, error: JsonObject, status: int = 503) -> Response:
+        """A sync API failure: 503 with ``{"error": ErrorCode}``, unless a deviation bends it."""
+        error = dict(error)
+        cause = error.get("cause")
+        if self.deviates("cause-as-string") and isinstance(cause, dict):
+            error["cause"] = cause["details"]
+        if self.deviates("error-missing-code"):
+            del error["code"]
+        payload = error if self.deviates("error-unwrapped") else {"error": error}
+        if status == 503 and self.deviates("error-as-200"):
+            status = 200
+        return self._json(status, payload)
+
+    # Sessions.
+
+    def _open_session(self, account: Account) -> _Session:
+        created = _server_now()
+        session = _Session(uuid.uuid4().hex, account, created, created + SESSION_TIMEOUT)
+        with self._lock:
+            self._sessions[session.uuid] = session
+        return session
+
+    def _session_is_valid(self, session_uuid: str) -> bool:
+        with self._lock:
+            session = self._sessions.get(session_uuid)
+        return session is not None and _server_now() < session.expires
+
+    def _close_session(self, session_uuid: str) -> None:
+        if self.deviates("session-not-invalidated"):
+            return
+        with self._lock:
+            self._sessions.pop(session_uuid, None)
+
+    def _authorization(self, request: Request) -> str | None:
+        """RestServer's header check for APIs that need a session. Returns the claimed session uuid.
+
+        None means the check is switched off. Whether the session exists is decided later, by the API
+        mediator, after parameter validation.
+        """
+        if self.deviates("auth-ignored"):
+            return None
+        header = request.headers.get("Authorization")
+        if header is None:
+            raise _HaltError(self._unauthenticated(400, "missing header 'Authorization'"))
+        auth = jvm.java_trim(header)
+        if auth.startswith("OAuth"):
+            return jvm.java_trim(auth.replace("OAuth", "", 1))
+        if auth.startswith("ZStack"):
+            raise _HaltError(self._access_key_answer(request, auth))
+        raise _HaltError(self._unauthenticated(400, "Authorization type must be 'OAuth'"))
+
+    def _unauthenticated(self, status: int, text: str) -> Response:
+        if self.deviates("auth-401"):
+            return self._api_error(error_code("ID.1001", text), status=401)
+        return _text(status, text)
+
+    def _access_key_answer(self, request: Request, auth: str) -> Response:
+        """The access-key scheme ('ZStack <id>:<signature>'). The mock has no access keys, so any
+        well-formed request still fails authentication."""
+        parts = jvm.java_trim(auth.removeprefix("ZStack")).split(":")
+        if len(parts) != 2:
+            return _text(400, "accessKey format is 'ZStack AccessKeyId:Signature'")
+        date = request.headers.get("Date")
+        if date is None:
+            # The typo is ZStack's own.
+            return _text(400, "'Date' must be incuded in request header")
+        try:
+            sent = parsedate_to_datetime(date)
+        except (TypeError, ValueError):
+            return _text(400, "'Date' format error, correct format is 'EEE, dd MMM yyyy HH:mm:ss z'")
+        if sent.tzinfo is None:
+            # RFC 5322's "-0000" zone means UTC with no claim about local time.
+            sent = sent.replace(tzinfo=UTC)
+        if abs(time.time() - sent.timestamp()) > _ACCESS_KEY_SKEW_SECONDS:
+            return _text(403, "requestTimeTooSkewed")
+        return self._api_error(error_code("ID.1000", f"invalid access key[{parts[0]}]"))
+
+    def _require_session(self, session_uuid: str | None) -> None:
+        if session_uuid is None or self._session_is_valid(session_uuid):
+            return
+        code = "SYS.1000" if self.deviates("wrong-session-code") else "ID.1001"
+        status = 401 if self.deviates("auth-401") else 503
+        raise _HaltError(self._api_error(error_code(code, "Session expired"), status=status))
+
+    # Identity APIs (all @SuppressCredentialCheck).
+
+    def _login(self, request: Request) -> Response:
+        body = self._read_body(request)
+        params: Mapping[str, object]
+        if request.method in _QUERY_METHODS:
+            params = self.query_fields(
+                request, dict.fromkeys(("accountName", "password", "accountType", "captchaUuid"), str)
+            )
+        else:
+            params = self._object_param(body, "logInByAccount")
+        account_name = _string_param(params, "accountName")
+        password = _string_param(params, "password")
+        if account_name is None:
+            return self._api_error(_mandatory("accountName"))
+        if password is None:
+            return self._api_error(_mandatory("password"))
+        account = ACCOUNTS.get(account_name)
+        if account is None or (password != account.password_sha512 and not self.deviates("login-any-password")):
+            return self._api_error(error_code("ID.1000", "wrong account name or password"))
+        session = self._open_session(account)
+        return self._json(
+            200,
+            {
+                "inventory": {
+                    "uuid": session.uuid,
+                    "accountUuid": account.uuid,
+                    "userUuid": account.uuid,
+                    # LogInByAccount sets AccountVO.class.getSimpleName() as the user type.
+                    "userType": "AccountVO",
+                    "expiredDate": jvm.gson_date(session.expires),
+                    "createDate": jvm.gson_date(session.created),
+                }
+            },
+        )
+
+    def _logout(self, request: Request, session_uuid: str) -> Response:
+        # A single-API path: the method is never checked, so any mapped method logs out.
+        self._read_body(request)
+        if request.method in _QUERY_METHODS:
+            self.query_fields(request, {"sessionUuid": str})
+        self._close_session(session_uuid)
+        return self._json(200, {})
+
+    def _validate_session(self, request: Request, session_uuid: str) -> Response:
+        self._read_body(request)
+        if request.method in _QUERY_METHODS:
+            self.query_fields(request, {"sessionUuid": str})
+        return self._json(200, {"valid": self._session_is_valid(session_uuid)})
+
+    # Management node APIs: one path shared by several actions, so the method and body key choose.
+
+    def _management_node_actions(self, request: Request) -> Response:
+        body = self._read_body(request)
+        uri = request.path
+        if request.method == "POST":
+            return _text(500, f"No creational API found for the path[{uri}]")
+        if request.method == "GET":
+            return _text(500, f"No query API found for the path[{uri}]")
+        if request.method == "DELETE":
+            return _text(500, f"No delete API found for the path[{uri}]")
+        if request.method != "PUT":
+            return _text(405, f"The method[{request.method}] is not allowed for the path[{uri}]")
+        if body is None:
+            # body.containsKey on a null map: a NullPointerException, whose message is null.
+            return _text(500, "")
+        if "getVersion" not in body:
+            return _text(400, f"the body doesn't contain action mapping to the URL[{uri.removeprefix('/zstack')}]")
+        self._object_param(body, "getVersion")
+        return self._json(200, {"version": MANAGEMENT_NODE_VERSION, "success": True})
+
+    # GetDatabaseBackupFromImageStore.
+
+    def _database_backups_from_image_store(self, request: Request) -> Response:
+        if request.method in {"POST", "PUT"} and self.deviates("method-not-allowed"):
+            return _text(405, f"Request method '{request.method}' not supported")
+        self._read_body(request)
+        session_uuid = self._authorization(request)
+        query = self._backup_query(request)
+        if self.deviates("server-error-on-tag-chars"):
+            for tag in query.tags:
+                if _TAG_BREAKING_CHARS.search(tag):
+                    return _text(500, f"java.lang.IllegalArgumentException: cannot parse tag[{tag}]")
+
+        url = query.url
+        url_missing = url is None or not jvm.java_trim(url)
+        if url is None and self.deviates("plain-500-on-missing-url"):
+            return _text(500, "java.lang.NullPointerException")
+        if url_missing and not self.deviates("validation-skipped"):
+            return self._api_error(
+                _mandatory("url") if url is None else error_code("SYS.1007", "field[url] cannot be an empty string")
+            )
+        if not 1 <= query.registry_port <= 65535 and not self.deviates("port-range-unchecked"):
+            return self._api_error(error_code("SYS.1007", "field[registryPort] must be in range of [1, 65535]"))
+        self._require_session(session_uuid)
+
+        if url is None or url_missing:
+            # A server that skips url validation ends up scanning its default store.
+            return self._infos(repository(SEEDED_IMAGE_STORE_HOST, DEFAULT_REGISTRY_PORT))
+        if self.deviates("server-error-non-ascii-url"):
+            match = _NON_ASCII.search(url)
+            if match is not None:
+                return _text(
+                    500, f"java.net.URISyntaxException: Illegal character in authority at index {match.start()}: {url}"
+                )
+        host = repository_host(url)
+        if host is None or not is_reachable(host):
+            return self._api_error(
+                error_code(
+                    "SYS.1006",
+                    f"failed to scan database backups from image store[{url}]",
+                    cause=error_code("SYS.1016", "connection refused"),
+                )
+            )
+        return self._infos(repository(host, query.registry_port))
+
+    def _backup_query(self, request: Request) -> _BackupQuery:
+        if request.method not in _QUERY_METHODS:
+            # parameterName is "" for this API, so the body never carries its fields.
+            return _BackupQuery(None, DEFAULT_REGISTRY_PORT, ())
+        fields = self.query_fields(request, IMAGE_STORE_SCALARS)
+        url = fields.get("url")
+        port = fields.get("registryPort", DEFAULT_REGISTRY_PORT)
+        tags = [tag for name in sorted(_TAG_LISTS) for tag in _as_strings(fields.get(name))]
+        return _BackupQuery(
+            url if isinstance(url, str) else None,
+            port if isinstance(port, int) else DEFAULT_REGISTRY_PORT,
+            tuple(tags),
+        )
+
+    def _infos(self, images: list[ImageInfo]) -> Response:
+        items = [self._image_info(image) for image in images]
+        if not items and self.deviates("infos-omitted-when-empty"):
+            return self._json(200, {})
+        return self._json(200, {"backups" if self.deviates("backups-key") else "infos": items})
+
+    def _image_info(self, image: ImageInfo) -> JsonObject:
+        item: JsonObject = {
+            "id": image.id,
+            "parent": image.parent,
+            "blobsum": image.blobsum,
+            "created": self._created(image.created),
+            "author": image.author,
+            "arch": image.arch,
+            "desc": image.desc,
+            "size": self._size(image.size),
+            "virtualsize": float(image.virtualsize) if self.deviates("size-as-float") else image.virtualsize,
+            "name": image.name,
+        }
+        if self.deviates("missing-author"):
+            del item["author"]
+        return item
+
+    def _created(self, moment: datetime) -> str | int:
+        if self.deviates("created-epoch-millis"):
+            return int(moment.replace(tzinfo=UTC).timestamp()) * 1000
+        if self.deviates("iso-dates"):
+            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return jvm.gson_date(moment)
+
+    def _size(self, size: int) -> int | float | str:
+        if self.deviates("size-as-string") or (self.deviates("size-string-when-large") and size >= INT32_LIMIT):
+            return str(size)
+        if self.deviates("size-as-float"):
+            return float(size)
+        return size
+
+
+def _only_one_value(key: str) -> str:
+    return f"Invalid query parameter[{key}], only one value is allowed for the parameter but multiple values found"
+
+
+def _as_strings(value: object) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []

@@ -1,0 +1,227 @@
+"""The catalogue of ways a ZStack-compatible server can break the contract.
+
+Each deviation is one realistic defect. The mock turns them on by name, so the contract suite can show
+it notices each one on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One way a server can break the contract.
+
+    ``level`` is the contract level the defect breaks; ``"tolerated"`` marks a variation the contract allows
+    (the suite must still pass), kept in the catalogue to prove the suite raises no false failure on it.
+
+    ``reached_by`` says what kind of test input reaches the defect. ``"example"`` means a hand-written
+    example request does. ``"generated"`` means only generated inputs do, such as odd characters, an
+    empty repository, or sizes above the int32 range.
+    """
+
+    name: str
+    summary: str
+    level: Literal["must", "should", "tolerated"]
+    reached_by: Literal["example", "generated"]
+
+
+class UnknownDeviationError(ValueError):
+    """A deviation name that is not in the catalogue."""
+
+    def __init__(self, unknown: Iterable[str]) -> None:
+        self.unknown = tuple(unknown)
+        self.valid = tuple(DEVIATIONS)
+        names = ", ".join(repr(name) for name in self.unknown)
+        super().__init__(f"unknown deviation {names}; valid deviations: {', '.join(self.valid)}")
+
+
+_CATALOGUE = (
+    Deviation(
+        "auth-ignored",
+        "the API serves data with no Authorization header, a non-OAuth scheme, or an unknown or logged-out session",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "auth-401",
+        "a missing or non-OAuth Authorization header is answered 401 with a JSON error body instead of 400 plain "
+        "text, and an unknown session is answered 401 instead of 503",
+        "should",
+        "example",
+    ),
+    Deviation(
+        "session-not-invalidated",
+        "logout answers 200 {} but the session stays valid and keeps working",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "login-any-password",
+        "login with a wrong password succeeds for a known account",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "backups-key",
+        "the success body lists the images under 'backups' (what the SDKs use) instead of the documented 'infos'",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "size-as-string",
+        'every item\'s size is a JSON string ("7995392") instead of an integer',
+        "must",
+        "example",
+    ),
+    Deviation(
+        "iso-dates",
+        "created is ISO-8601 (2017-11-14T22:20:57Z) instead of Gson's 'MMM d, yyyy h:mm:ss a'",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "created-epoch-millis",
+        "created is an integer of epoch milliseconds instead of a Gson date string",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "missing-author",
+        "items omit the author field",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "infos-omitted-when-empty",
+        'an empty repository answers {} (Gson dropping a null list) instead of {"infos": []}',
+        "must",
+        "generated",
+    ),
+    Deviation(
+        "validation-skipped",
+        "a missing or empty url is not rejected: 200 with the seeded items instead of 503 SYS.1007",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "port-range-unchecked",
+        "a registryPort outside 1..65535 is accepted (200 with data) instead of 503 SYS.1007",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "error-unwrapped",
+        'failure bodies are the bare ErrorCode {"code", "description", "details"} with no "error" wrapper '
+        "(status unchanged)",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "error-as-200",
+        'sync API failures (validation, session, login, operation) are answered HTTP 200 with {"error": {...}} '
+        "instead of 503",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "error-missing-code",
+        "the error envelope has no code",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "cause-as-string",
+        "an error's nested cause is a plain string instead of an ErrorCode object (seen on the unreachable-store 503)",
+        "must",
+        "generated",
+    ),
+    Deviation(
+        "plain-500-on-missing-url",
+        "a missing url is answered 500 plain text java.lang.NullPointerException instead of 503 SYS.1007",
+        "should",
+        "example",
+    ),
+    Deviation(
+        "server-error-on-tag-chars",
+        "500 plain text when any systemTags/userTags value contains '%', a single quote or a non-ASCII character "
+        "(a broken tag parser)",
+        "must",
+        "generated",
+    ),
+    Deviation(
+        "server-error-non-ascii-url",
+        "500 plain text when url contains a non-ASCII character",
+        "must",
+        "generated",
+    ),
+    Deviation(
+        "size-string-when-large",
+        "items whose size is >= 2**31 carry size as a string (an int32 overflow workaround); smaller sizes stay "
+        "integers, so the curated seed looks conforming",
+        "must",
+        "generated",
+    ),
+    Deviation(
+        "duplicate-scalar-accepted",
+        "a scalar query parameter given twice (registryPort=1&registryPort=2) is accepted, first value wins, "
+        "instead of 400 plain text",
+        "should",
+        "example",
+    ),
+    Deviation(
+        "unknown-param-rejected",
+        "an unknown query key is refused with 503 SYS.1007 instead of being ignored",
+        "should",
+        "example",
+    ),
+    Deviation(
+        "indexed-lists-rejected",
+        "indexed list keys (systemTags.0=a) are refused with 503 SYS.1007; only repeated keys are understood",
+        "should",
+        "example",
+    ),
+    Deviation(
+        "wrong-session-code",
+        "an unknown session is answered 503 with code SYS.1000 instead of ID.1001",
+        "should",
+        "example",
+    ),
+    Deviation(
+        "content-type-html",
+        "JSON responses carry Content-Type: text/html",
+        "should",
+        "example",
+    ),
+    Deviation(
+        "size-as-float",
+        "size and virtualsize are JSON floats (7995392.0), the documentation-generator artifact, instead of integers",
+        "tolerated",
+        "example",
+    ),
+    Deviation(
+        "method-not-allowed",
+        "POST/PUT to the image-store path are answered 405 plain text (a generic web framework) instead of "
+        "running the API and failing validation with 503 SYS.1007 (the read-only suite never sends them)",
+        "tolerated",
+        "example",
+    ),
+)
+
+DEVIATIONS: dict[str, Deviation] = {deviation.name: deviation for deviation in _CATALOGUE}
+
+
+def resolve(names: Iterable[str]) -> frozenset[str]:
+    """Check deviation names against the catalogue and return them as a set.
+
+    Raises UnknownDeviationError listing every unknown name and all valid ones.
+    """
+    # A bare string is an easy slip for a one-element list; iterating it would report single letters.
+    chosen = (names,) if isinstance(names, str) else tuple(names)
+    unknown = [name for name in chosen if name not in DEVIATIONS]
+    if unknown:
+        raise UnknownDeviationError(unknown)
+    return frozenset(chosen)
