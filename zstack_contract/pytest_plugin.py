@@ -29,6 +29,10 @@ CATALOG = pytest.StashKey[list[ApiContract]]()
 RESULTS = pytest.StashKey[RunResults]()
 BASELINE = pytest.StashKey[frozenset[str]]()
 RECORD = pytest.StashKey[CheckRecord]()
+FAILURE = pytest.StashKey[CheckRecord]()
+PENDING = pytest.StashKey[dict[str, tuple[Finding, Exchange]]]()
+EXAMPLES = pytest.StashKey[int]()
+HYPOTHESIS_PROFILE = "zstack-contract"
 
 HTML_NAME = "contract-report.html"
 JUNIT_NAME = "contract-junit.xml"
@@ -67,6 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
     config.stash[CATALOG] = catalog
+    _load_hypothesis_profile(config, settings)
     config.stash[BASELINE] = frozenset()
     config.stash[RESULTS] = RunResults(
         meta={
@@ -88,6 +93,26 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.self_contained_html = True
         if getattr(config.option, "xmlpath", None) is None:
             config.option.xmlpath = str(settings.report_dir / JUNIT_NAME)
+
+
+def _load_hypothesis_profile(config: pytest.Config, settings: Settings) -> None:
+    """Deterministic by default (CI gating must be reproducible); a seed varies exploration on purpose."""
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+
+    hypothesis_settings.register_profile(
+        HYPOTHESIS_PROFILE,
+        max_examples=settings.examples,
+        derandomize=settings.seed is None,
+        database=None,  # no example database written into the checkout
+        deadline=None,  # a live node's latency is not the property under test
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+        print_blob=False,
+    )
+    hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+    if settings.seed is not None:
+        # Read by hypothesis' own pytest_configure, which runs after this one (tryfirst).
+        config.option.hypothesis_seed = settings.seed
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -210,6 +235,28 @@ class Judge:
         return verdict
 
 
+    def collect(
+        self, api: ApiContract, family: str, case: str, findings: Iterable[Finding], exchange: Exchange
+    ) -> None:
+        """For generated examples: raise on gating findings (so hypothesis shrinks), keep the rest for the end."""
+        findings = list(findings)
+        self.item.stash[EXAMPLES] = self.item.stash.get(EXAMPLES, 0) + 1
+        verdict = decide(findings, strict=self.settings.strict, known=self.known)
+        pending = self.item.stash.setdefault(PENDING, {})
+        for f in verdict.reported + verdict.baselined:
+            pending.setdefault(f.key, (f, exchange))
+        record = CheckRecord(self.item.nodeid, api.name, family, case, findings[0].rule if findings else "generated",
+                             "must", verdict.status.value)
+        self.item.stash[RECORD] = record
+        if verdict.status is Status.FAILED:
+            record.message = render(verdict, exchange.describe())
+            record.findings = list(verdict.findings)
+            record.evidence = exchange.to_json()
+            # Hypothesis replays the minimal failing example last but may run passing ones after it.
+            self.item.stash[FAILURE] = record
+            pytest.fail(record.message, pytrace=False)
+
+
 @pytest.fixture
 def judge(request: pytest.FixtureRequest, zstack_settings: Settings) -> Judge:
     """Call with the findings of a check: fails on gating ones, marks reported ones, records all."""
@@ -219,7 +266,15 @@ def judge(request: pytest.FixtureRequest, zstack_settings: Settings) -> Judge:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
+    if report.when == "call" and report.passed and item.stash.get(PENDING, None):
+        _report_pending(item, report)
     record = item.stash.get(RECORD, None)
+    if report.when == "call" and report.failed and FAILURE in item.stash:
+        record = item.stash[RECORD] = item.stash[FAILURE]
+    if record is not None and report.when == "call" and report.failed and record.outcome != Status.FAILED.value:
+        # Failed outside the judge (an assertion in the test, or hypothesis' final replay of a generated case).
+        record.outcome = Status.FAILED.value
+        record.message = record.message or str(report.longrepr)[-4000:]
     if record is not None and report.when == "call":
         report.user_properties.append(("zstack_outcome", record.outcome))
         if record.rule:
@@ -231,6 +286,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                                  message=str(report.longrepr)[:500] if report.skipped else "")
         results.records.append(record)
     return report
+
+
+def _report_pending(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A generated test whose examples broke only non-gating rules ends as xfailed, with every finding listed."""
+    pending = item.stash[PENDING]
+    findings = [f for f, _ in pending.values()]
+    verdict = decide(findings, strict=item.config.stash[SETTINGS].strict, known=item.config.stash[BASELINE])
+    evidence = "\n".join(ex.describe() for _, ex in pending.values())
+    record = item.stash[RECORD]
+    record.outcome = verdict.status.value
+    record.findings = list(verdict.findings)
+    record.message = render(verdict, evidence)
+    record.evidence = next(iter(pending.values()))[1].to_json()
+    first = findings[0]
+    report.outcome = "skipped"
+    report.wasxfail = (
+        f"{'BASELINED' if verdict.status is Status.BASELINED else 'SHOULD (not gating)'}: {first.rule} at "
+        f"{first.path} ({first.case}): expected {first.expected}; got {first.actual}"
+        + (f" (+{len(findings) - 1} more)" if len(findings) > 1 else "")
+    )
+    report.sections.append(("zstack-contract findings", record.message))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

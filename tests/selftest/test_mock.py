@@ -402,12 +402,17 @@ def test_an_empty_repository_answers_an_empty_list(client: Client) -> None:
     assert (response.status_code, response.json()) == (200, {"infos": []})
 
 
-def test_another_port_on_the_seeded_host_is_a_different_repository(client: Client) -> None:
+def test_another_port_on_the_seeded_host_is_a_refused_connection(client: Client) -> None:
     response = client.backups([("url", SEEDED_IMAGE_STORE_URL), ("registryPort", "8001")])
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "SYS.1006"
+    assert response.json()["error"]["cause"]["code"] == "SYS.1016"
+
+
+def test_another_invalid_host_is_a_synthetic_repository(client: Client) -> None:
+    response = client.backups([("url", "sftp://other.invalid/x"), ("registryPort", "8001")])
     assert response.status_code == 200
-    assert [item["id"] for item in items_of(response)] == [
-        image.id for image in data.repository(data.SEEDED_IMAGE_STORE_HOST, 8001)
-    ]
+    assert [item["id"] for item in items_of(response)] == [image.id for image in data.repository("other.invalid", 8001)]
 
 
 @pytest.mark.parametrize("port", ["8000", "8000.9", "8e3", "8000d", "0x1.f4p12", " 8000 ", "+8000", "80e2f"])
@@ -737,7 +742,7 @@ TAG_PROBES = [
     [SEEDED, ("systemTags", "plain"), ("userTags", "also-plain")],
 ]
 LARGE_TYPES = ["str" if image.size >= 2**31 else "int" for image in data.repository(LARGE_HOST, 8000)]
-PORT_70000 = len(data.repository(data.SEEDED_IMAGE_STORE_HOST, 70000))
+PORT_70000 = len(data.repository(data.SEEDED_IMAGE_STORE_HOST, data.DEFAULT_REGISTRY_PORT))  # falls back to 8000
 
 
 def _types(response: requests.Response, field: str = "size") -> list[str]:

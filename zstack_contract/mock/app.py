@@ -495,8 +495,12 @@ class MockZStackApp:
             return self._api_error(
                 _mandatory("url") if url is None else error_code("SYS.1007", "field[url] cannot be an empty string")
             )
-        if not 1 <= query.registry_port <= 65535 and not self.deviates("port-range-unchecked"):
-            return self._api_error(error_code("SYS.1007", "field[registryPort] must be in range of [1, 65535]"))
+        registry_port = query.registry_port
+        if not 1 <= registry_port <= 65535:
+            if not self.deviates("port-range-unchecked"):
+                return self._api_error(error_code("SYS.1007", "field[registryPort] must be in range of [1, 65535]"))
+            # The unchecked server falls back to its default registry port instead of refusing.
+            registry_port = DEFAULT_REGISTRY_PORT
         self._require_session(session_uuid)
 
         if url is None or url_missing:
@@ -509,7 +513,7 @@ class MockZStackApp:
                     500, f"java.net.URISyntaxException: Illegal character in authority at index {match.start()}: {url}"
                 )
         host = repository_host(url)
-        if host is None or not is_reachable(host):
+        if host is None or not is_reachable(host, registry_port):
             return self._api_error(
                 error_code(
                     "SYS.1006",
@@ -517,7 +521,7 @@ class MockZStackApp:
                     cause=error_code("SYS.1016", "connection refused"),
                 )
             )
-        return self._infos(repository(host, query.registry_port))
+        return self._infos(repository(host, registry_port))
 
     def _backup_query(self, request: Request) -> _BackupQuery:
         if request.method not in _QUERY_METHODS:

@@ -162,8 +162,14 @@ def repository_host(url: str) -> str | None:
     return host or None
 
 
-def is_reachable(host: str) -> bool:
-    """Whether the modelled management node can reach the store at this host."""
+def is_reachable(host: str, port: int = DEFAULT_REGISTRY_PORT) -> bool:
+    """Whether the modelled management node can reach the store's registry at (host, registryPort).
+
+    Only ``.invalid`` hosts exist in the model (nothing real is ever contacted). The seeded store's registry
+    listens on the default port only, as a real image store does; another port there is a refused connection.
+    """
+    if host == SEEDED_IMAGE_STORE_HOST:
+        return port == DEFAULT_REGISTRY_PORT
     return host.endswith(".invalid")
 
 

@@ -109,7 +109,8 @@ _CATALOGUE = (
     ),
     Deviation(
         "port-range-unchecked",
-        "a registryPort outside 1..65535 is accepted (200 with data) instead of 503 SYS.1007",
+        "a registryPort outside 1..65535 is not refused: the server falls back to port 8000 and answers 200 with "
+        "data instead of 503 SYS.1007",
         "must",
         "example",
     ),
@@ -137,7 +138,7 @@ _CATALOGUE = (
         "cause-as-string",
         "an error's nested cause is a plain string instead of an ErrorCode object (seen on the unreachable-store 503)",
         "must",
-        "generated",
+        "example",
     ),
     Deviation(
         "plain-500-on-missing-url",
