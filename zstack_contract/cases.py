@@ -111,9 +111,13 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                 Outcome.REFUSED, should_status=503, should_code=INVALID_ARGUMENT, basis=range_basis
             )
             if low is not None:
-                cases.append(RequestCase(f"below-range-{name}", "parameters", _with(base, name, str(low - 1)), range_refused))
+                cases.append(
+                    RequestCase(f"below-range-{name}", "parameters", _with(base, name, str(low - 1)), range_refused)
+                )
             if high is not None:
-                cases.append(RequestCase(f"above-range-{name}", "parameters", _with(base, name, str(high + 1)), range_refused))
+                cases.append(
+                    RequestCase(f"above-range-{name}", "parameters", _with(base, name, str(high + 1)), range_refused)
+                )
         if _is_list(api, name) and not positive.missing:
             repeated = (*base, *((name, v) for v in TAG_VALUES))
             cases.append(
@@ -121,7 +125,9 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                     f"repeated-keys-{name}",
                     "parameters",
                     repeated,
-                    Expectation(Outcome.SUCCESS, basis="protocol notes §1: lists as repeated keys (what the SDK sends)"),
+                    Expectation(
+                        Outcome.SUCCESS, basis="protocol notes §1: lists as repeated keys (what the SDK sends)"
+                    ),
                 )
             )
             indexed = (*base, *((f"{name}.{i}", v) for i, v in enumerate(TAG_VALUES)))
@@ -130,7 +136,9 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                     f"indexed-keys-{name}",
                     "parameters",
                     indexed,
-                    Expectation(Outcome.ANY, should_succeed=True, basis="protocol notes §1: lists as indexed keys k.0, k.1"),
+                    Expectation(
+                        Outcome.ANY, should_succeed=True, basis="protocol notes §1: lists as indexed keys k.0, k.1"
+                    ),
                 )
             )
         if not _is_list(api, name) and name in positive.values and not positive.missing:
@@ -155,7 +163,9 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                 "unknown-parameter-ignored",
                 "parameters",
                 (*base, (UNKNOWN_PARAM, "1")),
-                Expectation(Outcome.ANY, should_succeed=True, basis="protocol notes §1: unknown query keys are ignored"),
+                Expectation(
+                    Outcome.ANY, should_succeed=True, basis="protocol notes §1: unknown query keys are ignored"
+                ),
             )
         )
     return cases
@@ -172,16 +182,24 @@ def auth_cases(api: ApiContract, positive: PositiveValues) -> list[RequestCase]:
             "no-authorization-header",
             "auth",
             base,
-            Expectation(Outcome.REFUSED, should_status=400, should_text=MISSING_AUTH_TEXT,
-                        basis="protocol notes §1 status table: missing Authorization → HTTP 400 plain text"),
+            Expectation(
+                Outcome.REFUSED,
+                should_status=400,
+                should_text=MISSING_AUTH_TEXT,
+                basis="protocol notes §1 status table: missing Authorization → HTTP 400 plain text",
+            ),
             auth="none",
         ),
         RequestCase(
             "non-oauth-scheme",
             "auth",
             base,
-            Expectation(Outcome.REFUSED, should_status=400, should_text=WRONG_SCHEME_TEXT,
-                        basis="protocol notes §1 status table: scheme neither OAuth nor ZStack → HTTP 400"),
+            Expectation(
+                Outcome.REFUSED,
+                should_status=400,
+                should_text=WRONG_SCHEME_TEXT,
+                basis="protocol notes §1 status table: scheme neither OAuth nor ZStack → HTTP 400",
+            ),
             auth="scheme",
         ),
         RequestCase(

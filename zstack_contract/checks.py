@@ -88,26 +88,37 @@ def body_findings(api: ApiContract, case: str, ex: Exchange) -> list[Finding]:
     is_json, body = parse_json(ex.text)
     if ex.status in (SYNC_SUCCESS, API_FAILURE):
         if not is_json or not isinstance(body, dict):
-            out.append(finding(name, case, "response.json", "$", "a JSON object", excerpt(ex.text, 160) or "(empty body)"))
+            out.append(
+                finding(name, case, "response.json", "$", "a JSON object", excerpt(ex.text, 160) or "(empty body)")
+            )
             return out
         content_type = ex.content_type
         if content_type is not None and "json" not in content_type.lower():
             out.append(
-                finding(name, case, "response.content-type", "$", "no Content-Type (as ZStack builds) or a JSON one",
-                        f"Content-Type: {content_type}")
+                finding(
+                    name,
+                    case,
+                    "response.content-type",
+                    "$",
+                    "no Content-Type (as ZStack builds) or a JSON one",
+                    f"Content-Type: {content_type}",
+                )
             )
     if ex.status == SYNC_SUCCESS:
         must = schema_findings(body, api.response_validator, api=name, rule="response.shape", level=Level.MUST)
         out += [_alias_note(api, body, _with_case(f, case)) for f in dedupe(must)]
         if not must:
-            should = schema_findings(body, api.should_validator, api=name, rule="response.required-fields",
-                                     level=Level.SHOULD)
+            should = schema_findings(
+                body, api.should_validator, api=name, rule="response.required-fields", level=Level.SHOULD
+            )
             out += [_with_case(f, case) for f in dedupe(should)]
     elif ex.status == API_FAILURE:
         errors = schema_findings(body, api.error_validator, api=name, rule="error.envelope", level=Level.MUST)
         out += [_with_case(f, case) for f in dedupe(errors)]
     elif 200 <= ex.status < 300 and api.spec.sync:
-        out.append(finding(name, case, "response.sync-status", "$", "HTTP 200 for a synchronous API", f"HTTP {ex.status}"))
+        out.append(
+            finding(name, case, "response.sync-status", "$", "HTTP 200 for a synchronous API", f"HTTP {ex.status}")
+        )
     return out
 
 
@@ -146,8 +157,17 @@ def check_exchange(api: ApiContract, case: str, ex: Exchange, expectation: Expec
         if 200 <= ex.status < 300 or _carries_result(api, ex):
             out.append(finding(name, case, "request.refused", "$", "a refusal (no 2xx, no result data)", got, basis))
         elif ex.status >= 500 and ex.status != API_FAILURE:
-            out.append(finding(name, case, "request.no-plain-500", "$",
-                               f"a ZStack error ({expectation.describe_should()})", got, basis))
+            out.append(
+                finding(
+                    name,
+                    case,
+                    "request.no-plain-500",
+                    "$",
+                    f"a ZStack error ({expectation.describe_should()})",
+                    got,
+                    basis,
+                )
+            )
         else:
             out += _zstack_error_findings(name, case, ex, expectation, got)
     if expectation.should_succeed and ex.status != SYNC_SUCCESS:

@@ -8,10 +8,11 @@ uuid becomes ``{sessionUuid}`` in curl commands and evidence, passwords never le
 from __future__ import annotations
 
 import hashlib
+import json
 import shlex
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -48,21 +49,25 @@ def sha512_hex(plain: str) -> str:
 class RateLimiter:
     """At most ``rate`` requests per second across threads; ``rate <= 0`` means no cap."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(
+        self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
 
     def wait(self) -> None:
         if not self.interval:
             return
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             start = max(now, self._next)
             self._next = start + self.interval
         if start > now:
             # Pacing requests to a live cloud is the point of the cap; this is not test synchronisation.
-            time.sleep(start - now)
+            self._sleep(start - now)
 
 
 @dataclass
@@ -183,8 +188,6 @@ class ZStackClient:
         self._check_safe(method, path)
         body = raw_body
         if json_body is not None:
-            import json
-
             body = json.dumps(json_body)
         sent_headers = dict(headers or {})
         if body is not None:
@@ -224,12 +227,12 @@ class ZStackClient:
         """Log in with a plain-text password (SHA-512 hex on the wire); returns the session uuid."""
         hashed = sha512_hex(password)
         self._secrets.update({password, hashed})
-        exchange = self.send("PUT", LOGIN_PATH, json_body={"logInByAccount": {"accountName": account, "password": hashed}})
+        exchange = self.send(
+            "PUT", LOGIN_PATH, json_body={"logInByAccount": {"accountName": account, "password": hashed}}
+        )
         return self.session_from_login(exchange, account)
 
     def session_from_login(self, exchange: Exchange, account: str) -> str:
-        import json
-
         try:
             body = json.loads(exchange.text)
             uuid = body["inventory"]["uuid"]
@@ -249,8 +252,6 @@ class ZStackClient:
 
     def get_version(self) -> str | None:
         """GetVersion needs no session; None when the node does not answer it as documented."""
-        import json
-
         exchange = self.send("PUT", VERSION_PATH, json_body={"getVersion": {}})
         try:
             version = json.loads(exchange.text).get("version")

@@ -68,8 +68,14 @@ def load_contract(api_dir: Path) -> ApiContract:
         return data
 
     digest = hashlib.sha256()
-    for name in ("spec.json", "overlay.json", "request.schema.json", "response.schema.json",
-                 "response.should.schema.json", "error.schema.json"):
+    for name in (
+        "spec.json",
+        "overlay.json",
+        "request.schema.json",
+        "response.schema.json",
+        "response.should.schema.json",
+        "error.schema.json",
+    ):
         path = api_dir / name
         if path.exists():
             digest.update(path.read_bytes())

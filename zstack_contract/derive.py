@@ -34,7 +34,14 @@ ERROR_DEF = "ZStackErrorCode"
 # "null if there is no root error"). Such a field may be absent on the wire: Gson drops nulls.
 _NULL_BY_DESIGN = re.compile(r"default is null|null on success|is null if", re.IGNORECASE)
 
-_INTEGER_TYPES = {"int": "int32", "Integer": "int32", "short": "int32", "Short": "int32", "long": "int64", "Long": "int64"}
+_INTEGER_TYPES = {
+    "int": "int32",
+    "Integer": "int32",
+    "short": "int32",
+    "Short": "int32",
+    "long": "int64",
+    "Long": "int64",
+}
 _NUMBER_TYPES = {"float", "Float", "double", "Double"}
 _STRING_TYPES = {"String"}
 _BOOLEAN_TYPES = {"boolean", "Boolean"}
@@ -125,10 +132,7 @@ def _object_schema(
         child_examples = [e[f.name] for e in examples if f.name in e]
         items = [i for value in child_examples if isinstance(value, list) for i in value]
         value_schema = _type_schema(api, f, level, ref_base, items)
-        if level == "must":
-            needed = f.name in shown_everywhere
-        else:
-            needed = f.required and not is_null_by_design(f)
+        needed = f.name in shown_everywhere if level == "must" else f.required and not is_null_by_design(f)
         if needed:
             required.append(f.name)
             properties[f.name] = value_schema
@@ -137,7 +141,9 @@ def _object_schema(
             properties[f.name] = {"anyOf": [value_schema, {"type": "null"}]}
         else:
             properties[f.name] = value_schema
-        properties[f.name] = {"description": f.description, **properties[f.name]} if f.description else properties[f.name]
+        properties[f.name] = (
+            {"description": f.description, **properties[f.name]} if f.description else properties[f.name]
+        )
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required
@@ -253,13 +259,21 @@ def openapi_document(specs: Iterable[tuple[ApiSpec, Overlay]], version: str) -> 
                     "description": spec.response_description,
                     "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Response"}}},
                 },
-                "400": {"description": "Refused by the REST layer (auth header, duplicate key): plain text", "content": plain_text},
+                "400": {
+                    "description": "Refused by the REST layer (auth header, duplicate key): plain text",
+                    "content": plain_text,
+                },
                 "503": {
                     "description": "The API failed: ZStack error envelope",
                     "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Error"}}},
                 },
             },
-            "x-zstack": {"since": spec.since, "sync": spec.sync, "source": spec.source_file, "sha256": spec.source_sha256},
+            "x-zstack": {
+                "since": spec.since,
+                "sync": spec.sync,
+                "source": spec.source_file,
+                "sha256": spec.source_sha256,
+            },
         }
         if spec.auth_required:
             operation["security"] = [{"session": []}]

@@ -86,7 +86,9 @@ _FLOAT_LITERAL = re.compile(r'"(?P<key>\w+)"\s*:\s*(?P<value>-?\d+(?:\.\d+)?[eE]
 
 def example_number_format(api: ApiContract) -> list[Finding]:
     """Integer fields the example prints as floats (7995392.0, 1.268224E7): the doc generator's Gson artifact."""
-    integer_fields = {f.name for _, f in _walk(api.spec.response_fields) if f.type in ("int", "Integer", "long", "Long")}
+    integer_fields = {
+        f.name for _, f in _walk(api.spec.response_fields) if f.type in ("int", "Integer", "long", "Long")
+    }
     return [
         Finding(
             api=api.name,

@@ -9,7 +9,7 @@ import schemathesis
 from schemathesis import GenerationMode
 
 from zstack_contract.checks import check_exchange
-from zstack_contract.contract import ApiContract, load_catalog
+from zstack_contract.contract import ApiContract
 from zstack_contract.oracle import expectation_for
 from zstack_contract.safety import make_safe_query
 from zstack_contract.target import Target, positive_defaults
@@ -49,7 +49,7 @@ def _wire(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def contract_for(case: schemathesis.Case, catalog: list[ApiContract]) -> ApiContract:
+def contract_for(case: schemathesis.Case[Any], catalog: list[ApiContract]) -> ApiContract:
     operation_id = case.operation.definition.raw.get("operationId")
     for api in catalog:
         if api.name == operation_id:
@@ -57,7 +57,7 @@ def contract_for(case: schemathesis.Case, catalog: list[ApiContract]) -> ApiCont
     raise LookupError(f"no contract for operation {operation_id!r}")
 
 
-def run_generated_case(case: schemathesis.Case, zstack: Target, judge: Any) -> None:
+def run_generated_case(case: schemathesis.Case[Any], zstack: Target, judge: Any) -> None:
     from zstack_contract.pytest_plugin import CATALOG
 
     api = contract_for(case, judge.item.config.stash[CATALOG])

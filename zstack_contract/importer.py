@@ -24,8 +24,27 @@ HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD")
 KNOWN_TYPES = tuple(
     sorted(
         (
-            "String", "int", "Integer", "long", "Long", "short", "Short", "boolean", "Boolean", "double", "Double",
-            "float", "Float", "List", "Set", "Map", "LinkedHashMap", "HashMap", "Timestamp", "Date", "ErrorCode",
+            "String",
+            "int",
+            "Integer",
+            "long",
+            "Long",
+            "short",
+            "Short",
+            "boolean",
+            "Boolean",
+            "double",
+            "Double",
+            "float",
+            "Float",
+            "List",
+            "Set",
+            "Map",
+            "LinkedHashMap",
+            "HashMap",
+            "Timestamp",
+            "Date",
+            "ErrorCode",
             "Object",
         ),
         key=len,
@@ -113,7 +132,10 @@ def _parse_bullets(page: _Page, start: int, end: int, what: str) -> list[tuple[i
             continue
         bullet = _BULLET.match(line.text)
         if bullet is None:
-            raise page.error(line.number, f"expected a {what} bullet ('  \u2022 <name><Type>[Required]'), found {line.text.strip()!r}")
+            raise page.error(
+                line.number,
+                f"expected a {what} bullet ('  \u2022 <name><Type>[Required]'), found {line.text.strip()!r}",
+            )
         parts = split_label(bullet.group("label"))
         if parts is None:
             raise page.error(

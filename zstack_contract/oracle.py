@@ -45,11 +45,16 @@ def expectation_for(api: ApiContract, pairs: Iterable[tuple[str, str]]) -> Expec
     properties: dict[str, dict[str, object]] = schema.get("properties", {})
     list_names = {name for name, prop in properties.items() if prop.get("type") == "array"}
     values, duplicates = _group(pairs, list_names)
-    refused = Expectation(Outcome.REFUSED, should_status=503, should_code=INVALID_ARGUMENT,
-                          basis=f"{_NOTES}; parameter validation (argerr → 503 SYS.1007)")
+    refused = Expectation(
+        Outcome.REFUSED,
+        should_status=503,
+        should_code=INVALID_ARGUMENT,
+        basis=f"{_NOTES}; parameter validation (argerr → 503 SYS.1007)",
+    )
     if duplicates:
         return Expectation(
-            Outcome.ANY, should_status=400,
+            Outcome.ANY,
+            should_status=400,
             should_text=f"Invalid query parameter[{duplicates[0]}], only one value is allowed for the parameter "
             "but multiple values found",
             basis=f"{_NOTES}: a scalar given twice → HTTP 400 plain text",
@@ -77,7 +82,9 @@ def expectation_for(api: ApiContract, pairs: Iterable[tuple[str, str]]) -> Expec
                 return Expectation(Outcome.ANY, basis=f"{_NOTES}: 'Number parsing' truncates decimals")
             else:
                 return Expectation(
-                    Outcome.REFUSED, should_status=503, should_code=INVALID_ARGUMENT,
+                    Outcome.REFUSED,
+                    should_status=503,
+                    should_code=INVALID_ARGUMENT,
                     basis=f"{_NOTES}: a non-numeric value; real ZStack answers HTTP 500 plain text "
                     "(NumberFormatException), which breaks this should-rule",
                 )

@@ -46,7 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if spec.is_flag:
             group.addoption(spec.flag, action="store_true", default=False, dest=spec.name, help=help_text)
         elif spec.multiple:
-            group.addoption(spec.flag, action="append", default=[], dest=spec.name, metavar=spec.metavar, help=help_text)
+            group.addoption(
+                spec.flag, action="append", default=[], dest=spec.name, metavar=spec.metavar, help=help_text
+            )
         else:
             group.addoption(spec.flag, default=None, dest=spec.name, metavar=spec.metavar, help=help_text)
 
@@ -234,7 +236,6 @@ class Judge:
             )
         return verdict
 
-
     def collect(
         self, api: ApiContract, family: str, case: str, findings: Iterable[Finding], exchange: Exchange
     ) -> None:
@@ -245,8 +246,15 @@ class Judge:
         pending = self.item.stash.setdefault(PENDING, {})
         for f in verdict.reported + verdict.baselined:
             pending.setdefault(f.key, (f, exchange))
-        record = CheckRecord(self.item.nodeid, api.name, family, case, findings[0].rule if findings else "generated",
-                             "must", verdict.status.value)
+        record = CheckRecord(
+            self.item.nodeid,
+            api.name,
+            family,
+            case,
+            findings[0].rule if findings else "generated",
+            "must",
+            verdict.status.value,
+        )
         self.item.stash[RECORD] = record
         if verdict.status is Status.FAILED:
             record.message = render(verdict, exchange.describe())
@@ -282,8 +290,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call" or (report.when == "setup" and report.skipped):
         results = item.config.stash[RESULTS]
         if record is None:
-            record = CheckRecord(item.nodeid, "", "", "", "", "", "skipped" if report.skipped else report.outcome,
-                                 message=str(report.longrepr)[:500] if report.skipped else "")
+            record = CheckRecord(
+                item.nodeid,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "skipped" if report.skipped else report.outcome,
+                message=str(report.longrepr)[:500] if report.skipped else "",
+            )
         results.records.append(record)
     return report
 

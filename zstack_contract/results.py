@@ -63,7 +63,9 @@ def load_results(path: Path) -> dict[str, Any]:
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such results file (a contract run writes reports/contract-results.json)") from None
+        raise FileNotFoundError(
+            f"{path}: no such results file (a contract run writes reports/contract-results.json)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not a results file: {exc}") from exc
     if data.get("resultsFormat") != RESULTS_FORMAT:

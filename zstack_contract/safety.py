@@ -38,9 +38,7 @@ def safe_url(value: str, configured: str | None) -> str:
     return f"sftp://{SAFE_HOST}/{value}"
 
 
-def make_safe_query(
-    pairs: Iterable[tuple[str, str]], configured: dict[str, str]
-) -> list[tuple[str, str]]:
+def make_safe_query(pairs: Iterable[tuple[str, str]], configured: dict[str, str]) -> list[tuple[str, str]]:
     """Every URL-like parameter in a query made safe; other parameters untouched."""
     out = []
     for key, value in pairs:

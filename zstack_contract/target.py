@@ -70,13 +70,14 @@ def positive_defaults(settings: Settings) -> dict[str, str]:
 def open_target(settings: Settings) -> Target:
     """Start or reach the node, read its version, log in. Raises TargetError with one actionable message."""
     mock: MockZStack | None = None
-    if settings.uses_mock:
+    account: str | None
+    password: str | None
+    if settings.url is None:
         mock = MockZStack(deviations=settings.deviations)
         mock.start()
         base_url = mock.url
         account, password = settings.account or ADMIN_ACCOUNT, settings.password or ADMIN_PASSWORD
     else:
-        assert settings.url is not None  # uses_mock is False
         base_url = settings.url
         account, password = settings.account, settings.password
     client = ZStackClient(
@@ -100,7 +101,6 @@ def open_target(settings: Settings) -> Target:
                 )
         else:
             try:
-                assert account is not None and password is not None  # checked by settings.resolve
                 client.session_uuid = target.new_session()
             except LoginRejectedError as exc:
                 raise TargetError(f"{exc}. Check --zstack-account / --zstack-password") from exc

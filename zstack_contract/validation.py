@@ -20,15 +20,18 @@ def json_path(error: ValidationError) -> str:
     return path
 
 
-def _expected(error: ValidationError) -> str:
+def _expected(error: ValidationError, level: Level) -> str:
     keyword = str(error.validator)
     if keyword == "required":
-        return f"field present (required by {error.schema_path and '/'.join(map(str, error.schema_path))})"
+        if level is Level.MUST:
+            return "field present (the page's response example shows it; the envelope requires it)"
+        return "field present and non-null (the page marks it Required)"
     if keyword == "format":
         return f"format {error.validator_value!r}"
     if keyword == "anyOf":
         # "value or null": name the non-null alternative, the one the reader cares about.
-        options = [o for o in error.validator_value if o != {"type": "null"}]
+        alternatives = error.validator_value if isinstance(error.validator_value, list) else []
+        options = [o for o in alternatives if o != {"type": "null"}]
         return " or ".join(excerpt(_strip(o), 120) for o in options) + " (or null)"
     return f"{keyword}: {excerpt(error.validator_value, 120)}"
 
@@ -42,7 +45,8 @@ def _strip(schema: Any) -> Any:
 def _actual(error: ValidationError) -> str:
     if error.validator == "required":
         missing = error.message.split(" is a required property")[0]
-        return f"{missing} absent (keys present: {excerpt(sorted(error.instance) if isinstance(error.instance, dict) else error.instance, 160)})"
+        present = sorted(error.instance) if isinstance(error.instance, dict) else error.instance
+        return f"{missing} absent (keys present: {excerpt(present, 160)})"
     kind = type(error.instance).__name__.replace("NoneType", "null").replace("str", "string").replace("dict", "object")
     return f"{excerpt(error.instance, 160)} ({kind})"
 
@@ -57,13 +61,23 @@ def schema_findings(
 ) -> list[Finding]:
     """One finding per validation error, in document order; ``required`` errors point at the missing field."""
     findings = []
-    for error in sorted(validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))):
+    for error in sorted(
+        validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))
+    ):
         path = json_path(error)
         if error.validator == "required":
             missing = error.message.split("'")[1] if error.message.count("'") >= 2 else "?"
             path = f"{path}.{missing}"
         findings.append(
-            Finding(api=api, rule=rule, level=level, path=path, expected=_expected(error), actual=_actual(error), note=note)
+            Finding(
+                api=api,
+                rule=rule,
+                level=level,
+                path=path,
+                expected=_expected(error, level),
+                actual=_actual(error),
+                note=note,
+            )
         )
     return findings
 
@@ -87,7 +101,15 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     out = []
     for key, f in seen.items():
         if counts[key] > 1:
-            f = Finding(f.api, f.rule, f.level, f.path, f.expected, f.actual, _join(f.note, f"and {counts[key] - 1} more like it at {key[1]}"))
+            f = Finding(
+                f.api,
+                f.rule,
+                f.level,
+                f.path,
+                f.expected,
+                f.actual,
+                _join(f.note, f"and {counts[key] - 1} more like it at {key[1]}"),
+            )
         out.append(f)
     return out
 

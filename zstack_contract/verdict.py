@@ -60,10 +60,14 @@ def render(verdict: Verdict, evidence: str) -> str:
     if verdict.gating:
         blocks.append("Contract broken:\n" + "\n".join(f.describe() for f in verdict.gating))
     if verdict.baselined:
-        blocks.append("Known findings (in the baseline, not gating):\n" + "\n".join(f.describe() for f in verdict.baselined))
+        blocks.append(
+            "Known findings (in the baseline, not gating):\n" + "\n".join(f.describe() for f in verdict.baselined)
+        )
     if verdict.reported:
-        blocks.append("Reported, not gating (pass --zstack-strict to gate should-rules):\n"
-                      + "\n".join(f.describe() for f in verdict.reported))
+        blocks.append(
+            "Reported, not gating (pass --zstack-strict to gate should-rules):\n"
+            + "\n".join(f.describe() for f in verdict.reported)
+        )
     if evidence:
         blocks.append("Evidence:\n" + evidence)
     return "\n\n".join(blocks)

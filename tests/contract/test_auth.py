@@ -24,8 +24,10 @@ def _auth_headers(case: RequestCase, zstack: Target) -> dict[str, str]:
         return {"Authorization": f"OAuth {uuid.uuid4().hex}"}
     if case.auth == "logged-out":
         if not zstack.can_login:
-            pytest.skip("needs --zstack-account/--zstack-password: the suite logs out a session of its own, "
-                        "never the one given with --zstack-session")
+            pytest.skip(
+                "needs --zstack-account/--zstack-password: the suite logs out a session of its own, "
+                "never the one given with --zstack-session"
+            )
         session = zstack.new_session()
         logout = zstack.client.logout(session)
         assert logout.status == 200, f"logout of the suite's own session failed:\n{logout.describe()}"
@@ -36,8 +38,9 @@ def _auth_headers(case: RequestCase, zstack: Target) -> dict[str, str]:
 def test_request_without_valid_session_refused(
     api: ApiContract, auth_case: RequestCase, zstack: Target, judge: Judge
 ) -> None:
-    exchange = zstack.client.send(api.spec.method, api.spec.path, query=auth_case.query,
-                                  headers=_auth_headers(auth_case, zstack))
+    exchange = zstack.client.send(
+        api.spec.method, api.spec.path, query=auth_case.query, headers=_auth_headers(auth_case, zstack)
+    )
     findings = check_exchange(api, f"auth:{auth_case.id}", exchange, auth_case.expectation)
     judge(api, "auth", auth_case.id, findings, [exchange], rule=f"auth.{auth_case.id}")
 
@@ -51,12 +54,27 @@ def test_login_with_wrong_password_refused(zstack: Target, judge: Judge, pytestc
     exchange = zstack.client.send(
         "PUT", LOGIN_PATH, json_body={"logInByAccount": {"accountName": zstack.account, "password": wrong}}
     )
-    expectation = Expectation(Outcome.REFUSED, should_status=503, should_code="ID.1000",
-                              basis="protocol notes §2 'Login': wrong credentials → HTTP 503 ID.1000")
-    findings = [f for f in check_exchange(api, "auth:wrong-password", exchange, expectation)
-                if not f.rule.startswith("response.")]  # the login reply is not this API's response
+    expectation = Expectation(
+        Outcome.REFUSED,
+        should_status=503,
+        should_code="ID.1000",
+        basis="protocol notes §2 'Login': wrong credentials → HTTP 503 ID.1000",
+    )
+    findings = [
+        f
+        for f in check_exchange(api, "auth:wrong-password", exchange, expectation)
+        if not f.rule.startswith("response.")
+    ]  # the login reply is not this API's response
     is_json, body = parse_json(exchange.text)
     if is_json and isinstance(body, dict) and "inventory" in body:
-        findings.append(finding(api.name, "auth:wrong-password", "request.refused", "$.inventory",
-                                "no session inventory", "a session was issued"))
+        findings.append(
+            finding(
+                api.name,
+                "auth:wrong-password",
+                "request.refused",
+                "$.inventory",
+                "no session inventory",
+                "a session was issued",
+            )
+        )
     judge(api, "auth", "wrong-password", findings, [exchange], rule="auth.wrong-password")

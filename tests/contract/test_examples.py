@@ -41,5 +41,11 @@ def test_documented_request_replayed(api: ApiContract, zstack: Target, zstack_se
         Outcome.SUCCESS_OR_API_ERROR,
         basis=f"the page's curl example (placeholders left out: {', '.join(dropped) or 'none'})",
     )
-    judge(api, "examples", "documented-request", check_exchange(api, "documented-request", exchange, expectation),
-          [exchange], rule="request.accepted")
+    judge(
+        api,
+        "examples",
+        "documented-request",
+        check_exchange(api, "documented-request", exchange, expectation),
+        [exchange],
+        rule="request.accepted",
+    )

@@ -8,6 +8,8 @@ collected and reported once per test.
 
 from __future__ import annotations
 
+from typing import Any
+
 import schemathesis
 
 from zstack_contract.generation import load_openapi, run_generated_case
@@ -17,6 +19,6 @@ from zstack_contract.target import Target
 schema = load_openapi()
 
 
-@schema.parametrize()
-def test_generated_request(case: schemathesis.Case, zstack: Target, judge: Judge) -> None:
+@schema.parametrize()  # type: ignore[untyped-decorator]  # schemathesis' decorator is not annotated
+def test_generated_request(case: schemathesis.Case[Any], zstack: Target, judge: Judge) -> None:
     run_generated_case(case, zstack, judge)

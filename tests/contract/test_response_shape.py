@@ -13,8 +13,15 @@ def test_valid_request_answered_with_documented_shape(
     api: ApiContract, zstack: Target, zstack_settings: Settings, judge: Judge
 ) -> None:
     values = positive_or_skip(api, zstack_settings)
-    exchange = zstack.client.send(api.spec.method, api.spec.path, query=tuple(values.items()),
-                                  headers=zstack.client.auth_header())
+    exchange = zstack.client.send(
+        api.spec.method, api.spec.path, query=tuple(values.items()), headers=zstack.client.auth_header()
+    )
     expectation = Expectation(Outcome.SUCCESS, basis="a valid request with the configured positive values")
-    judge(api, "shape", "positive-call", check_exchange(api, "positive-call", exchange, expectation), [exchange],
-          rule="response.shape")
+    judge(
+        api,
+        "shape",
+        "positive-call",
+        check_exchange(api, "positive-call", exchange, expectation),
+        [exchange],
+        rule="response.shape",
+    )

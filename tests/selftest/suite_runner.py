@@ -30,8 +30,18 @@ class SuiteRun:
 
 def run_suite(report_dir: Path, *args: str, html: bool = False, timeout: float = 240) -> SuiteRun:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZSTACK_", "PYTEST_"))}
-    command = [sys.executable, "-m", "pytest", "tests/contract", "-q", "-p", "no:cacheprovider",
-               "--zstack-report-dir", str(report_dir), *args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/contract",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--zstack-report-dir",
+        str(report_dir),
+        *args,
+    ]
     if not html:
         command[4:4] = ["-p", "no:html"]
     proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)

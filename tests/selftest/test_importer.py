@@ -44,7 +44,10 @@ def test_split_label_refuses_unknown_shapes(label: str) -> None:
 def test_import_reads_the_published_page(page_text: str) -> None:
     spec = parse_doc_page(page_text, str(PAGE))
     assert (spec.method, spec.path, spec.operation_id) == (
-        "GET", "/zstack/v1/database-backups/image-store", "GetDatabaseBackupFromImageStore")
+        "GET",
+        "/zstack/v1/database-backups/image-store",
+        "GetDatabaseBackupFromImageStore",
+    )
     assert (spec.since, spec.sync, spec.auth_required) == ("3.0.0", True, True)
     assert spec.category == "Data Protection/Backup Management Interfaces"
     assert [(p.name, p.type, p.required, p.location) for p in spec.parameters] == [
@@ -57,8 +60,17 @@ def test_import_reads_the_published_page(page_text: str) -> None:
     assert (error.name, error.type, infos.name, infos.type) == ("error", "ErrorCode", "infos", "List")
     assert [c.name for c in error.children] == ["code", "description", "details", "elaboration", "opaque", "cause"]
     assert [(c.name, c.type) for c in infos.children] == [
-        ("id", "String"), ("parent", "String"), ("blobsum", "String"), ("created", "Timestamp"), ("author", "String"),
-        ("arch", "String"), ("desc", "String"), ("size", "Long"), ("virtualsize", "Long"), ("name", "String")]
+        ("id", "String"),
+        ("parent", "String"),
+        ("blobsum", "String"),
+        ("created", "Timestamp"),
+        ("author", "String"),
+        ("arch", "String"),
+        ("desc", "String"),
+        ("size", "Long"),
+        ("virtualsize", "Long"),
+        ("name", "String"),
+    ]
     assert all(c.required for c in infos.children)
     assert spec.example.request_curl.startswith("curl -X GET 'http://{host}/zstack/v1/database-backups/image-store?")
     assert spec.example.response_status == 200
@@ -86,15 +98,37 @@ def _break(text: str, old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("old", "new", "line", "message"),
     [
-        pytest.param("GETBackup Management InterfacesSince 3.0.0SynchronousAuth Required", "Backup", None,
-                     "expected a heading line", id="no-heading"),
-        pytest.param("  \u2022 registryPortint", "  \u2022 registryPortWidget", 25,
-                     "cannot split 'registryPortWidget' into a field name and a type", id="unknown-type"),
-        pytest.param("  \u2022 registryPortint", "  registryPort int", 25, "expected a parameter bullet", id="no-bullet"),
-        pytest.param("GET/zstack/v1/database-backups/image-store\n", "POST/zstack/v1/database-backups/image-store\n",
-                     None, "differs from the heading's GET", id="method-mismatch"),
-        pytest.param('"name": "78b6afbc9da73932a000fb9a75947962" } ] }', '"name": } ] }', None,
-                     "the response example is not valid JSON", id="bad-json"),
+        pytest.param(
+            "GETBackup Management InterfacesSince 3.0.0SynchronousAuth Required",
+            "Backup",
+            None,
+            "expected a heading line",
+            id="no-heading",
+        ),
+        pytest.param(
+            "  \u2022 registryPortint",
+            "  \u2022 registryPortWidget",
+            25,
+            "cannot split 'registryPortWidget' into a field name and a type",
+            id="unknown-type",
+        ),
+        pytest.param(
+            "  \u2022 registryPortint", "  registryPort int", 25, "expected a parameter bullet", id="no-bullet"
+        ),
+        pytest.param(
+            "GET/zstack/v1/database-backups/image-store\n",
+            "POST/zstack/v1/database-backups/image-store\n",
+            None,
+            "differs from the heading's GET",
+            id="method-mismatch",
+        ),
+        pytest.param(
+            '"name": "78b6afbc9da73932a000fb9a75947962" } ] }',
+            '"name": } ] }',
+            None,
+            "the response example is not valid JSON",
+            id="bad-json",
+        ),
         pytest.param("Operation ID", "Operation", None, "expected a line 'Operation ID'", id="no-operation-id"),
     ],
 )

@@ -16,8 +16,10 @@ from zstack_contract.mock import DEVIATIONS
 
 AUTH = "tests/contract/test_auth.py::test_request_without_valid_session_refused[GetDatabaseBackupFromImageStore-{}]"
 PARAM = "tests/contract/test_parameters.py::test_parameter_rule[GetDatabaseBackupFromImageStore-{}]"
-SHAPE = ("tests/contract/test_response_shape.py::test_valid_request_answered_with_documented_shape"
-         "[GetDatabaseBackupFromImageStore]")
+SHAPE = (
+    "tests/contract/test_response_shape.py::test_valid_request_answered_with_documented_shape"
+    "[GetDatabaseBackupFromImageStore]"
+)
 LOGIN = "tests/contract/test_auth.py::test_login_with_wrong_password_refused"
 GENERATED = "tests/contract/test_generated.py::test_generated_request"
 REPLAY = "tests/contract/test_examples.py::test_documented_request_replayed[GetDatabaseBackupFromImageStore]"
