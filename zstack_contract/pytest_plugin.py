@@ -150,6 +150,7 @@ def zstack(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
     try:
         yield target
     finally:
+        pytestconfig.stash[RESULTS].meta["requestsSent"] = target.client.requests_sent
         if target.mock is not None:
             target.mock.check()
         target.close()
