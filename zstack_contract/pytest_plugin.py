@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from zstack_contract import __version__
+from zstack_contract.baseline import Baseline, BaselineEntry, BaselineError
 from zstack_contract.cases import RequestCase, auth_cases, parameter_cases, positive_values
 from zstack_contract.client import Exchange
 from zstack_contract.contract import ApiContract, load_catalog
@@ -21,6 +22,7 @@ from zstack_contract.mock import UnknownDeviationError
 from zstack_contract.mock import resolve as resolve_deviations
 from zstack_contract.results import CheckRecord, RunResults
 from zstack_contract.settings import OPTIONS, Settings, SettingsError, resolve
+from zstack_contract.summary import one_line, summarize
 from zstack_contract.target import Target, TargetError, open_target, positive_defaults
 from zstack_contract.verdict import Status, Verdict, decide, render
 
@@ -28,6 +30,8 @@ SETTINGS = pytest.StashKey[Settings]()
 CATALOG = pytest.StashKey[list[ApiContract]]()
 RESULTS = pytest.StashKey[RunResults]()
 BASELINE = pytest.StashKey[frozenset[str]]()
+LOADED_BASELINE = pytest.StashKey[Baseline]()
+FIXED = pytest.StashKey[list[BaselineEntry]]()
 RECORD = pytest.StashKey[CheckRecord]()
 FAILURE = pytest.StashKey[CheckRecord]()
 PENDING = pytest.StashKey[dict[str, tuple[Finding, Exchange]]]()
@@ -37,6 +41,14 @@ HYPOTHESIS_PROFILE = "zstack-contract"
 HTML_NAME = "contract-report.html"
 JUNIT_NAME = "contract-junit.xml"
 RESULTS_NAME = "contract-results.json"
+# Test module → check family, for records of tests that ended without reaching the judge (errors, crashes).
+FAMILY_OF_MODULE = {
+    "test_parameters": "parameters",
+    "test_auth": "auth",
+    "test_response_shape": "shape",
+    "test_examples": "examples",
+    "test_generated": "generated",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,12 +81,19 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve(config.getoption, rootdir=config.rootpath)
         resolve_deviations(settings.deviations)
         catalog = load_catalog(settings.schemas_dir)
-    except (SettingsError, UnknownDeviationError, FileNotFoundError) as exc:
+        baseline = (
+            Baseline.load(settings.baseline, may_be_missing=settings.update_baseline)
+            if settings.baseline is not None
+            else Baseline({})
+        )
+    except (SettingsError, UnknownDeviationError, FileNotFoundError, BaselineError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
     config.stash[CATALOG] = catalog
     _load_hypothesis_profile(config, settings)
-    config.stash[BASELINE] = frozenset()
+    config.stash[LOADED_BASELINE] = baseline
+    config.stash[BASELINE] = baseline.keys
+    config.stash[FIXED] = []
     config.stash[RESULTS] = RunResults(
         meta={
             "suite": f"zstack-contract {__version__}",
@@ -95,6 +114,34 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.self_contained_html = True
         if getattr(config.option, "xmlpath", None) is None:
             config.option.xmlpath = str(settings.report_dir / JUNIT_NAME)
+    if config.pluginmanager.hasplugin("html"):
+        from zstack_contract.html_report import HtmlReportHooks
+
+        config.pluginmanager.register(HtmlReportHooks(config), "zstack-contract-html")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # pytest-metadata fills its table in its own pytest_configure, after ours: add to it here.
+    config = session.config
+    _set_metadata(config, config.stash[SETTINGS], config.stash[CATALOG])
+
+
+def _set_metadata(config: pytest.Config, settings: Settings, catalog: list[ApiContract]) -> None:
+    """The report header's environment table (pytest-metadata): facts of the run, never a secret."""
+    if not config.pluginmanager.hasplugin("metadata"):
+        return
+    from pytest_metadata.plugin import metadata_key
+
+    metadata = config.stash[metadata_key]
+    metadata["ZStack target"] = settings.url or "embedded mock"
+    metadata["Mock deviations"] = ", ".join(settings.deviations) or "none"
+    metadata["Suite"] = f"zstack-contract {__version__}"
+    metadata["Contract level"] = settings.level
+    metadata["Seed"] = str(settings.seed) if settings.seed is not None else "derandomized (fixed inputs)"
+    metadata["Examples per property test"] = str(settings.examples)
+    metadata["Schema digests"] = ", ".join(f"{api.name}: {api.digest}" for api in catalog)
+    metadata["Baseline"] = str(settings.baseline) if settings.baseline else "none"
+    metadata["Date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _load_hypothesis_profile(config: pytest.Config, settings: Settings) -> None:
@@ -147,6 +194,10 @@ def zstack(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
         pytest.exit(f"zstack-contract: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     pytestconfig.stash[RESULTS].meta["version"] = target.version
     pytestconfig.stash[RESULTS].meta["target"] = target.description
+    if pytestconfig.pluginmanager.hasplugin("metadata"):
+        from pytest_metadata.plugin import metadata_key
+
+        pytestconfig.stash[metadata_key]["ZStack version"] = target.version or "unknown (GetVersion not answered)"
     try:
         yield target
     finally:
@@ -199,6 +250,8 @@ class Judge:
         self.item = item
         self.settings = settings
         self.known = known
+        # Rewriting the baseline: every finding of this run is accepted, so the run completes and records all.
+        self.accept_all = settings.update_baseline
 
     def __call__(
         self,
@@ -211,7 +264,7 @@ class Judge:
     ) -> Verdict:
         findings = list(findings)
         exchanges = list(exchanges)
-        verdict = decide(findings, strict=self.settings.strict, known=self.known)
+        verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         evidence = "\n".join(ex.describe() for ex in exchanges)
         message = render(verdict, evidence) if findings else ""
         self.item.stash[RECORD] = CheckRecord(
@@ -243,7 +296,7 @@ class Judge:
         """For generated examples: raise on gating findings (so hypothesis shrinks), keep the rest for the end."""
         findings = list(findings)
         self.item.stash[EXAMPLES] = self.item.stash.get(EXAMPLES, 0) + 1
-        verdict = decide(findings, strict=self.settings.strict, known=self.known)
+        verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         pending = self.item.stash.setdefault(PENDING, {})
         for f in verdict.reported + verdict.baselined:
             pending.setdefault(f.key, (f, exchange))
@@ -288,28 +341,46 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.user_properties.append(("zstack_outcome", record.outcome))
         if record.rule:
             report.user_properties.append(("zstack_rule", record.rule))
-    if report.when == "call" or (report.when == "setup" and report.skipped):
-        results = item.config.stash[RESULTS]
+        if record.findings:
+            from pytest_html import extras
+
+            from zstack_contract.html_report import findings_html
+
+            report.extras = [*getattr(report, "extras", []), extras.html(findings_html(record))]
+    ended = report.when == "call" or (report.when == "setup" and (report.skipped or report.failed))
+    if ended:
         if record is None:
-            record = CheckRecord(
-                item.nodeid,
-                "",
-                "",
-                "",
-                "",
-                "",
-                "skipped" if report.skipped else report.outcome,
-                message=str(report.longrepr)[:500] if report.skipped else "",
-            )
-        results.records.append(record)
+            record = _record_without_judge(item, report)
+        item.config.stash[RESULTS].records.append(record)
     return report
+
+
+def _record_without_judge(item: pytest.Item, report: pytest.TestReport) -> CheckRecord:
+    """A test that ended before its judge (skip, setup error, crash) still counts, under its API and family."""
+    callspec = getattr(item, "callspec", None)
+    api = callspec.params.get("api") if callspec is not None else None
+    module = getattr(getattr(item, "module", None), "__name__", "").rsplit(".", 1)[-1]
+    outcome = "skipped" if report.skipped else ("failed" if report.failed else "passed")
+    return CheckRecord(
+        test=item.nodeid,
+        api=api.name if isinstance(api, ApiContract) else "(suite)",
+        family=FAMILY_OF_MODULE.get(module, module),
+        case="",
+        rule="",
+        level="must",
+        outcome=outcome,
+        message=str(report.longrepr)[-2000:] if report.longrepr else "",
+    )
 
 
 def _report_pending(item: pytest.Item, report: pytest.TestReport) -> None:
     """A generated test whose examples broke only non-gating rules ends as xfailed, with every finding listed."""
     pending = item.stash[PENDING]
     findings = [f for f, _ in pending.values()]
-    verdict = decide(findings, strict=item.config.stash[SETTINGS].strict, known=item.config.stash[BASELINE])
+    settings = item.config.stash[SETTINGS]
+    verdict = decide(
+        findings, strict=settings.strict, known=item.config.stash[BASELINE], accept_all=settings.update_baseline
+    )
     evidence = "\n".join(ex.describe() for _, ex in pending.values())
     record = item.stash[RECORD]
     record.outcome = verdict.status.value
@@ -326,14 +397,46 @@ def _report_pending(item: pytest.Item, report: pytest.TestReport) -> None:
     report.sections.append(("zstack-contract findings", record.message))
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Runs before pytest-html and junitxml write theirs: settle the baseline, then write the JSON results."""
     config = session.config
     settings = config.stash.get(SETTINGS, None)
-    if settings is None or settings.report_dir is None or not _is_contract_run(config):
+    if settings is None or hasattr(config, "workerinput"):
         return
-    if hasattr(config, "workerinput"):
+    _settle_baseline(config)
+    if settings.report_dir is None or not _is_contract_run(config):
         return
     results = config.stash[RESULTS]
     results.meta["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     results.meta["exitStatus"] = int(exitstatus)
+    results.meta["fixed"] = [e.to_json() for e in config.stash[FIXED]]
     results.write(Path(settings.report_dir) / RESULTS_NAME)
+
+
+def _settle_baseline(config: pytest.Config) -> None:
+    """Work out fixed findings and rewrite the baseline if asked (before any report is written)."""
+    settings = config.stash[SETTINGS]
+    records = config.stash[RESULTS].records
+    seen = {f.key for r in records for f in r.findings}
+    ran = {(r.api, r.case) for r in records if r.outcome != "skipped"}
+    baseline = config.stash[LOADED_BASELINE]
+    config.stash[FIXED] = baseline.fixed(seen, ran)
+    if settings.update_baseline and settings.baseline is not None:
+        today = dt.datetime.now(dt.UTC).date()
+        baseline.updated((f for r in records for f in r.findings), today).write(settings.baseline)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None or not _is_contract_run(config):
+        return
+    records = config.stash[RESULTS].records
+    terminalreporter.write_sep("=", "zstack-contract conformance")
+    terminalreporter.write_line(one_line(summarize(records)))
+    for entry in config.stash[FIXED]:
+        terminalreporter.write_line(f"fixed since the baseline: {entry.key}")
+    if settings.update_baseline and settings.baseline is not None:
+        terminalreporter.write_line(f"baseline written: {settings.baseline} (give each new entry a reason)")
+    if settings.report_dir is not None:
+        terminalreporter.write_line(f"reports: {settings.report_dir}/{HTML_NAME}, {JUNIT_NAME}, {RESULTS_NAME}")

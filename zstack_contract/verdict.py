@@ -29,7 +29,10 @@ class Verdict:
         return self.gating + self.baselined + self.reported
 
 
-def decide(findings: Iterable[Finding], *, strict: bool, known: frozenset[str] = frozenset()) -> Verdict:
+def decide(
+    findings: Iterable[Finding], *, strict: bool, known: frozenset[str] = frozenset(), accept_all: bool = False
+) -> Verdict:
+    """Sort findings by whether they gate; ``accept_all`` (rewriting the baseline) treats every one as known."""
     gating: list[Finding] = []
     reported: list[Finding] = []
     baselined: list[Finding] = []
@@ -38,7 +41,7 @@ def decide(findings: Iterable[Finding], *, strict: bool, known: frozenset[str] =
         if f.level is Level.DOC:
             docs.append(f)
         elif f.level is Level.MUST or strict:
-            (baselined if f.key in known else gating).append(f)
+            (baselined if accept_all or f.key in known else gating).append(f)
         else:
             reported.append(f)
     if gating:

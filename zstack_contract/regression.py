@@ -1,0 +1,553 @@
+"""Compare two contract runs: which findings are new, which are fixed, and which tests changed outcome.
+
+Input is two ``contract-results.json`` files (``RunResults.to_json``). A finding is identified across runs by
+``Finding.key`` (api, case, rule, path), never by its values: ``actual`` legitimately varies run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zstack_contract.findings import Level
+from zstack_contract.results import load_results
+
+DEFAULT_HTML = Path("reports/regression-report.html")
+TITLE = "ZStack contract regression report"
+
+EXIT_OK = 0
+EXIT_NEW_MUST_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+# Identity fields must be present; the values (expected, actual, note) are only shown, so they may be absent.
+_FINDING_REQUIRED = ("api", "rule", "level", "path")
+_RECORD_REQUIRED = ("test", "outcome")
+# A fixed finding whose tests did not run in the after-run was not shown to be fixed, only not looked for.
+_NOT_RUN = frozenset({None, "skipped"})
+
+_META_ROWS: tuple[tuple[str, str], ...] = (
+    ("Target", "target"),
+    ("ZStack version", "version"),
+    ("Suite version", "suite"),
+    ("Level", "level"),
+    ("Seed", "seed"),
+    ("Deviations (mock)", "deviations"),
+    ("Schema digests", "schemas"),
+    ("Started", "started"),
+)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One finding key as one run saw it; ``tests`` are every node id that reported it."""
+
+    api: str
+    family: str
+    case: str
+    rule: str
+    level: str
+    path: str
+    expected: str
+    actual: str
+    note: str
+    tests: tuple[str, ...]
+    gating: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.api}|{self.case}|{self.rule}|{self.path}"
+
+    @property
+    def is_must(self) -> bool:
+        return self.level == Level.MUST.value
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "api": self.api,
+            "family": self.family,
+            "case": self.case,
+            "rule": self.rule,
+            "level": self.level,
+            "path": self.path,
+            "expected": self.expected,
+            "actual": self.actual,
+            "note": self.note,
+            "tests": list(self.tests),
+            "gating": self.gating,
+        }
+
+
+@dataclass(frozen=True)
+class OutcomeChange:
+    """A test whose outcome differs; ``None`` on one side means the test exists only in the other run."""
+
+    test: str
+    api: str
+    family: str
+    before: str | None
+    after: str | None
+
+    @property
+    def kind(self) -> str:
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "removed"
+        return "changed"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "test": self.test,
+            "api": self.api,
+            "family": self.family,
+            "before": self.before,
+            "after": self.after,
+            "kind": self.kind,
+        }
+
+
+@dataclass
+class Counts:
+    new_must: int = 0
+    new_other: int = 0
+    fixed: int = 0
+    unchanged: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "newMust": self.new_must,
+            "newOther": self.new_other,
+            "fixed": self.fixed,
+            "unchanged": self.unchanged,
+        }
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    new: tuple[Occurrence, ...]  # after's values
+    fixed: tuple[Occurrence, ...]  # before's values
+    unchanged: tuple[Occurrence, ...]  # after's values
+    outcome_changes: tuple[OutcomeChange, ...]
+    after_strict: bool
+    unverified_fixes: frozenset[str] = frozenset()  # fixed keys whose tests were skipped or absent after
+
+    @property
+    def new_must_failures(self) -> tuple[Occurrence, ...]:
+        return tuple(o for o in self.new if o.is_must)
+
+    @property
+    def new_gating(self) -> tuple[Occurrence, ...]:
+        return tuple(o for o in self.new if o.gating)
+
+    def by_api(self) -> dict[str, Counts]:
+        return self._count(lambda o: o.api)
+
+    def by_family(self) -> dict[str, Counts]:
+        return self._count(lambda o: o.family)
+
+    def _count(self, group: Callable[[Occurrence], str]) -> dict[str, Counts]:
+        counts: dict[str, Counts] = {}
+        for o in self.new:
+            c = counts.setdefault(group(o), Counts())
+            if o.is_must:
+                c.new_must += 1
+            else:
+                c.new_other += 1
+        for o in self.fixed:
+            counts.setdefault(group(o), Counts()).fixed += 1
+        for o in self.unchanged:
+            counts.setdefault(group(o), Counts()).unchanged += 1
+        return dict(sorted(counts.items()))
+
+    def summary(self) -> str:
+        must = len(self.new_must_failures)
+        parts = [_plural(must, "new must failure")]
+        other = len(self.new) - must
+        if other:
+            parts.append(_plural(other, "other new finding"))
+        parts += [f"{len(self.fixed)} fixed", f"{len(self.unchanged)} unchanged"]
+        return ", ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary(),
+            "afterStrict": self.after_strict,
+            "newMustFailures": [o.key for o in self.new_must_failures],
+            "new": [o.to_json() for o in self.new],
+            "fixed": [o.to_json() | {"testRunAfter": o.key not in self.unverified_fixes} for o in self.fixed],
+            "unchanged": [o.to_json() for o in self.unchanged],
+            "outcomeChanges": [c.to_json() for c in self.outcome_changes],
+            "byApi": {k: v.to_json() for k, v in self.by_api().items()},
+            "byFamily": {k: v.to_json() for k, v in self.by_family().items()},
+        }
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Input checks: results files are hand-copied between machines, so a truncated or foreign file must end in one
+# clear message rather than a KeyError deep in the diff.
+
+
+def check_results(run: object, label: str) -> None:
+    """Raise ValueError naming ``label`` and the place when ``run`` lacks what a diff reads."""
+    if not isinstance(run, Mapping):
+        raise ValueError(f"{label}: not a results file: the top level is not a JSON object")
+    if not isinstance(run.get("meta", {}), Mapping):
+        raise ValueError(f"{label}: 'meta' is not an object")
+    records = run.get("records")
+    if not isinstance(records, list):
+        raise ValueError(f"{label}: 'records' is missing or not a list")
+    for i, record in enumerate(records):
+        _check_record(record, f"{label}: records[{i}]")
+
+
+def _check_record(record: object, where: str) -> None:
+    findings = _check_fields(record, _RECORD_REQUIRED, where).get("findings", [])
+    if not isinstance(findings, list):
+        raise ValueError(f"{where}: 'findings' is not a list")
+    for j, finding in enumerate(findings):
+        _check_fields(finding, _FINDING_REQUIRED, f"{where}.findings[{j}]")
+
+
+def _check_fields(item: object, required: Iterable[str], where: str) -> Mapping[str, Any]:
+    if not isinstance(item, Mapping):
+        raise ValueError(f"{where}: not an object")
+    missing = [name for name in required if not isinstance(item.get(name), str)]
+    if missing:
+        raise ValueError(f"{where}: missing or non-text {', '.join(repr(m) for m in missing)}")
+    return item
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Diff
+
+
+def is_strict(meta: Mapping[str, Any]) -> bool:
+    return meta.get("level") == "strict"
+
+
+def is_gating(level: str, *, strict: bool) -> bool:
+    """Mirrors ``verdict.decide``: must always gates, should only in a strict run, doc never."""
+    return level == Level.MUST.value or (strict and level == Level.SHOULD.value)
+
+
+def diff_runs(before: dict[str, Any], after: dict[str, Any]) -> RunDiff:
+    check_results(before, "before")
+    check_results(after, "after")
+    # Gating is judged by the after-run's mode for every row, so one report applies one rule throughout.
+    strict = is_strict(after.get("meta", {}))
+    old = _occurrences(before["records"], strict=strict)
+    cur = _occurrences(after["records"], strict=strict)
+    after_outcomes = {r["test"]: r["outcome"] for r in after["records"]}
+    fixed = tuple(old[k] for k in sorted(old.keys() - cur.keys()))
+    return RunDiff(
+        new=tuple(cur[k] for k in sorted(cur.keys() - old.keys())),
+        fixed=fixed,
+        unchanged=tuple(cur[k] for k in sorted(cur.keys() & old.keys())),
+        outcome_changes=_outcome_changes(before["records"], after["records"]),
+        after_strict=strict,
+        unverified_fixes=frozenset(o.key for o in fixed if all(after_outcomes.get(t) in _NOT_RUN for t in o.tests)),
+    )
+
+
+def _occurrences(records: Iterable[Mapping[str, Any]], *, strict: bool) -> dict[str, Occurrence]:
+    # Sorted so that, when several tests report one key, the values shown are always the same test's.
+    by_key: dict[str, list[tuple[Mapping[str, Any], Mapping[str, Any]]]] = {}
+    for record in sorted(records, key=lambda r: str(r["test"])):
+        for finding in record.get("findings", []):
+            key = f"{finding['api']}|{finding.get('case', '')}|{finding['rule']}|{finding['path']}"
+            by_key.setdefault(key, []).append((record, finding))
+    return {key: _occurrence(pairs, strict=strict) for key, pairs in by_key.items()}
+
+
+def _occurrence(pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]], *, strict: bool) -> Occurrence:
+    record, finding = pairs[0]
+    level = str(finding["level"])
+    return Occurrence(
+        api=str(finding["api"]),
+        family=str(record.get("family", "")),
+        case=str(finding.get("case", "")),
+        rule=str(finding["rule"]),
+        level=level,
+        path=str(finding["path"]),
+        expected=str(finding.get("expected", "")),
+        actual=str(finding.get("actual", "")),
+        note=str(finding.get("note", "")),
+        tests=tuple(sorted({str(r["test"]) for r, _ in pairs})),
+        gating=is_gating(level, strict=strict),
+    )
+
+
+def _outcome_changes(
+    before: Iterable[Mapping[str, Any]], after: Iterable[Mapping[str, Any]]
+) -> tuple[OutcomeChange, ...]:
+    old = {str(r["test"]): r for r in before}
+    cur = {str(r["test"]): r for r in after}
+    changes: list[OutcomeChange] = []
+    for test in sorted(old.keys() | cur.keys()):
+        b, a = old.get(test), cur.get(test)
+        b_out = None if b is None else str(b["outcome"])
+        a_out = None if a is None else str(a["outcome"])
+        if b_out != a_out:
+            either = a if a is not None else b
+            assert either is not None  # test came from one of the two maps
+            changes.append(OutcomeChange(test, str(either.get("api", "")), str(either.get("family", "")), b_out, a_out))
+    return tuple(changes)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# HTML: one self-contained page, no scripts, no assets, nothing that varies between two renders of one input.
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 0 1.5rem 2rem; color: #1b1f24; }
+.summary { margin: 0 -1.5rem 1rem; padding: 1rem 1.5rem; font-size: 1.4rem; font-weight: 600; color: #fff; }
+.summary.bad { background: #b3261e; }
+.summary.good { background: #1e7b34; }
+h1 { font-size: 1.3rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.85rem; margin-bottom: 1rem; }
+th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+td { overflow-wrap: anywhere; }
+tr.gating td:first-child { border-left: 4px solid #b3261e; }
+tr.differs td { background: #fff8c5; }
+code { font-size: 0.8rem; }
+.note, .muted { color: #57606a; font-size: 0.8rem; }
+"""
+
+_FINDING_HEADERS = ("API", "Case", "Rule", "Level", "JSON path", "Expected", "Actual", "Test")
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def render_html(diff: RunDiff, before_meta: Mapping[str, Any], after_meta: Mapping[str, Any]) -> str:
+    status = "bad" if diff.new_must_failures else "good"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_e(TITLE)}</title><style>{_CSS}</style></head><body>",
+        # The verdict comes before anything else: most readers open the page only to learn that.
+        f'<p class="summary {status}" id="summary">{_e(diff.summary())}</p>',
+        f"<h1>{_e(TITLE)}</h1>",
+        _meta_table(before_meta, after_meta),
+        _findings_section("New", "new", diff.new, "Findings the after-run has and the before-run did not."),
+        _findings_section(
+            "Fixed",
+            "fixed",
+            diff.fixed,
+            "Findings the before-run had and the after-run no longer reports.",
+            unverified=diff.unverified_fixes,
+        ),
+        _findings_section("Unchanged", "unchanged", diff.unchanged, "Findings both runs report.", folded=True),
+        _outcome_section(diff.outcome_changes),
+        _counts_section("Per API", "API", diff.by_api()),
+        _counts_section("Per family", "Family", diff.by_family()),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _meta_value(meta: Mapping[str, Any], name: str) -> str:
+    value = meta.get(name)
+    if value is None:
+        return '<span class="muted">not recorded</span>'
+    if isinstance(value, Mapping):
+        return "<br>".join(f"{_e(k)}: {_e(v)}" for k, v in sorted(value.items())) or "none"
+    if isinstance(value, list):
+        return _e(", ".join(str(v) for v in value)) or "none"
+    return _e(value)
+
+
+def _meta_table(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    rows = []
+    for label, name in _META_ROWS:
+        # Highlight what differs besides the start time, which always does.
+        differs = name != "started" and before.get(name) != after.get(name)
+        cls = ' class="differs"' if differs else ""
+        rows.append(
+            f"<tr{cls}><th>{_e(label)}</th><td>{_meta_value(before, name)}</td><td>{_meta_value(after, name)}</td></tr>"
+        )
+    return (
+        '<table class="meta"><thead><tr><th></th><th>Before</th><th>After</th></tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def _findings_section(
+    title: str,
+    anchor: str,
+    rows: Sequence[Occurrence],
+    blurb: str,
+    *,
+    unverified: frozenset[str] = frozenset(),
+    folded: bool = False,
+) -> str:
+    heading = f'<h2 id="{anchor}">{_e(title)} ({len(rows)})</h2><p class="muted">{_e(blurb)}</p>'
+    if not rows:
+        return heading + '<p class="muted">none</p>'
+    header = "".join(f"<th>{h}</th>" for h in _FINDING_HEADERS)
+    body = "".join(_finding_row(o, o.key in unverified) for o in rows)
+    table = f'<table class="findings {anchor}"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+    if folded:
+        # <details> keeps a long unchanged list out of the way without needing a script.
+        return f"{heading}<details><summary>show {len(rows)}</summary>{table}</details>"
+    return heading + table
+
+
+def _finding_row(o: Occurrence, unverified: bool) -> str:
+    cls = ' class="gating"' if o.gating else ""
+    note = f'<div class="note">{_e(o.note)}</div>' if o.note else ""
+    if unverified:
+        note += '<div class="note">not shown fixed: its test did not run in the after-run</div>'
+    tests = "<br>".join(f"<code>{_e(t)}</code>" for t in o.tests)
+    cells = [
+        _e(o.api),
+        _e(o.case),
+        _e(o.rule),
+        _e(o.level) + (" (gating)" if o.gating else ""),
+        f"<code>{_e(o.path)}</code>",
+        _e(o.expected) + note,
+        _e(o.actual),
+        tests,
+    ]
+    return f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+
+def _outcome_section(changes: Sequence[OutcomeChange]) -> str:
+    heading = f'<h2 id="outcomes">Test outcome changes ({len(changes)})</h2>'
+    if not changes:
+        return heading + '<p class="muted">none</p>'
+    rows = "".join(
+        f"<tr><td><code>{_e(c.test)}</code></td><td>{_e(c.before or '(absent)')}</td>"
+        f"<td>{_e(c.after or '(absent)')}</td></tr>"
+        for c in changes
+    )
+    return (
+        f'{heading}<table class="outcomes"><thead><tr><th>Test</th><th>Before</th><th>After</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _counts_section(title: str, label: str, counts: Mapping[str, Counts]) -> str:
+    heading = f"<h2>{_e(title)}</h2>"
+    if not counts:
+        return heading + '<p class="muted">no findings in either run</p>'
+    rows = "".join(
+        f"<tr><td>{_e(name or '(none)')}</td><td>{c.new_must}</td><td>{c.new_other}</td>"
+        f"<td>{c.fixed}</td><td>{c.unchanged}</td></tr>"
+        for name, c in counts.items()
+    )
+    return (
+        f"{heading}<table><thead><tr><th>{_e(label)}</th><th>New must</th><th>Other new</th><th>Fixed</th>"
+        f"<th>Unchanged</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Text and JSON
+
+
+def render_text(diff: RunDiff) -> str:
+    lines = [f"ZStack contract regression: {diff.summary()}"]
+    if diff.outcome_changes:
+        lines.append(f"{_plural(len(diff.outcome_changes), 'test')} changed outcome")
+    lines += [
+        f"NEW MUST {_one_line(o.key)}  expected: {_one_line(o.expected)}  actual: {_one_line(o.actual)}"
+        for o in diff.new_must_failures
+    ]
+    return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    # A CI log greps one failure per line; embedded newlines would split it.
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def diff_to_json(diff: RunDiff, before_meta: Mapping[str, Any], after_meta: Mapping[str, Any]) -> dict[str, Any]:
+    # Only the header fields are copied from meta: the report never carries more of a run than it shows.
+    return {
+        "before": {name: before_meta.get(name) for _, name in _META_ROWS},
+        "after": {name: after_meta.get(name) for _, name in _META_ROWS},
+        **diff.to_json(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zstack-contract diff",
+        description="Compare two contract-results.json files: new, fixed and unchanged findings. "
+        "Exit 0: no new must failure; 1: at least one; 2: bad input.",
+    )
+    parser.add_argument("before", type=Path, help="results of the earlier run")
+    parser.add_argument("after", type=Path, help="results of the later run")
+    parser.add_argument(
+        "--html", type=Path, default=DEFAULT_HTML, metavar="OUT", help=f"HTML report (default: {DEFAULT_HTML})"
+    )
+    parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write the diff as JSON")
+    return parser
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = load_results(path)
+    except AttributeError:
+        # load_results assumes a JSON object at the top; a list or scalar trips it before it can say so.
+        raise ValueError(f"{path}: not a results file: the top level is not a JSON object") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a results file: not UTF-8 text ({exc.reason})") from None
+    check_results(data, str(path))
+    return data
+
+
+def _os_message(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def main_diff(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        # argparse has already printed usage; hand its code back so callers get an int, not an exception.
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    try:
+        before, after = _load(args.before), _load(args.after)
+        diff = diff_runs(before, after)
+        before_meta, after_meta = before.get("meta", {}), after.get("meta", {})
+        _write(args.html, render_html(diff, before_meta, after_meta))
+        if args.json is not None:
+            payload = diff_to_json(diff, before_meta, after_meta)
+            _write(args.json, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    except OSError as exc:
+        print(f"error: {_os_message(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(render_text(diff))
+    print(f"HTML report: {args.html}")
+    if args.json is not None:
+        print(f"JSON: {args.json}")
+    return EXIT_NEW_MUST_FAILURE if diff.new_must_failures else EXIT_OK

@@ -1,0 +1,94 @@
+"""The conformance summary of a run: per API and check family, must and should counted apart, and a score."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from zstack_contract.results import CheckRecord
+
+FAMILIES = ("parameters", "auth", "shape", "examples", "generated", "docs")
+FAMILY_TITLES = {
+    "parameters": "parameters",
+    "auth": "auth",
+    "shape": "response shape",
+    "examples": "documented examples",
+    "generated": "generated (property-based)",
+    "docs": "documentation consistency",
+}
+
+
+@dataclass
+class Tally:
+    checks: int = 0
+    must_broken: int = 0
+    should_broken: int = 0
+    baselined: int = 0
+    doc_findings: int = 0
+    broken_rules: set[str] = field(default_factory=set)
+
+    def add(self, record: CheckRecord) -> None:
+        self.checks += 1
+        levels = {f.level.value for f in record.findings}
+        if record.outcome == "failed" and ("must" in levels or not record.findings):
+            self.must_broken += 1
+        if "should" in levels:
+            self.should_broken += 1
+        if record.outcome == "baselined":
+            self.baselined += 1
+        if "doc" in levels:
+            self.doc_findings += 1
+        self.broken_rules.update(f.rule for f in record.findings if f.level.value != "doc")
+        if record.outcome == "failed" and not record.findings and record.rule:
+            self.broken_rules.add(record.rule)
+
+    @property
+    def must_score(self) -> float:
+        return 100.0 * (self.checks - self.must_broken) / self.checks if self.checks else 100.0
+
+    @property
+    def should_score(self) -> float:
+        return 100.0 * (self.checks - self.should_broken) / self.checks if self.checks else 100.0
+
+
+@dataclass
+class Summary:
+    by_api_family: dict[tuple[str, str], Tally]
+    total: Tally
+    skipped: int
+
+    @property
+    def verdict(self) -> str:
+        if self.total.must_broken:
+            return "NOT CONFORMING"
+        if self.total.should_broken:
+            return "CONFORMING (must), with should-findings"
+        return "CONFORMING"
+
+
+def summarize(records: Iterable[CheckRecord]) -> Summary:
+    by: dict[tuple[str, str], Tally] = {}
+    total = Tally()
+    skipped = 0
+    for record in records:
+        if record.outcome == "skipped" or not record.api:
+            skipped += record.outcome == "skipped"
+            continue
+        # Documentation findings describe the page, not the server: they do not enter the score.
+        if record.family != "docs":
+            total.add(record)
+        by.setdefault((record.api, record.family), Tally()).add(record)
+    return Summary(dict(sorted(by.items(), key=lambda kv: (kv[0][0], _family_order(kv[0][1])))), total, skipped)
+
+
+def _family_order(family: str) -> int:
+    return FAMILIES.index(family) if family in FAMILIES else len(FAMILIES)
+
+
+def one_line(summary: Summary) -> str:
+    t = summary.total
+    return (
+        f"{summary.verdict}: must {t.checks - t.must_broken}/{t.checks} checks ({t.must_score:.0f}%), "
+        f"should {t.checks - t.should_broken}/{t.checks} ({t.should_score:.0f}%), {t.baselined} baselined"
+        + (f"; broken rules: {', '.join(sorted(t.broken_rules))}" if t.broken_rules else "")
+    )
