@@ -38,9 +38,9 @@ class Tally:
             self.baselined += 1
         if "doc" in levels:
             self.doc_findings += 1
-        self.broken_rules.update(f.rule for f in record.findings if f.level.value != "doc")
-        if record.outcome == "failed" and not record.findings and record.rule:
-            self.broken_rules.add(record.rule)
+        self.broken_rules.update(f"{f.rule} ({f.level.value})" for f in record.findings if f.level.value != "doc")
+        if record.outcome == "failed" and not record.findings:
+            self.broken_rules.add(f"{record.rule or record.test} (error)")
 
     @property
     def must_score(self) -> float:
