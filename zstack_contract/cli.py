@@ -71,10 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="exit 1 when a committed schema differs from what its spec derives").set_defaults(
         func=cmd_check
     )
+    # Parsed by zstack_contract.regression itself; listed here so that --help shows it.
+    sub.add_parser("diff", help="compare two contract-results.json files: new, fixed, unchanged (see diff --help)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["diff"]:
+        from zstack_contract.regression import main_diff
+
+        return main_diff(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

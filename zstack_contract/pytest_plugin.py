@@ -114,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.self_contained_html = True
         if getattr(config.option, "xmlpath", None) is None:
             config.option.xmlpath = str(settings.report_dir / JUNIT_NAME)
+    config.pluginmanager.register(RecordCollector(config), "zstack-contract-records")
     if config.pluginmanager.hasplugin("html"):
         from zstack_contract.html_report import HtmlReportHooks
 
@@ -351,8 +352,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if ended:
         if record is None:
             record = _record_without_judge(item, report)
-        item.config.stash[RESULTS].records.append(record)
+        # Carried on the report so that it reaches the controller under pytest-xdist (reports are serialised).
+        report.zstack_record = record.to_json()
     return report
+
+
+class RecordCollector:
+    """Gathers the records where reports arrive: in-process, or on the xdist controller."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "zstack_record", None)
+        if data is not None:
+            self.config.stash[RESULTS].records.append(CheckRecord.from_json(data))
 
 
 def _record_without_judge(item: pytest.Item, report: pytest.TestReport) -> CheckRecord:

@@ -11,7 +11,7 @@ import html
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,11 @@ EXIT_BAD_INPUT = 2
 # Identity fields must be present; the values (expected, actual, note) are only shown, so they may be absent.
 _FINDING_REQUIRED = ("api", "rule", "level", "path")
 _RECORD_REQUIRED = ("test", "outcome")
-# A fixed finding whose tests did not run in the after-run was not shown to be fixed, only not looked for.
+# A finding can vanish without being fixed: its test did not run, or stopped at another failure first
+# (hypothesis ends a property test at its first failing example). Such fixes carry a caveat.
 _NOT_RUN = frozenset({None, "skipped"})
+CAVEAT_NOT_RUN = "its test did not run in the after-run"
+CAVEAT_MASKED = "its test failed in the after-run on other findings, which may hide this one"
 
 _META_ROWS: tuple[tuple[str, str], ...] = (
     ("Target", "target"),
@@ -136,7 +139,7 @@ class RunDiff:
     unchanged: tuple[Occurrence, ...]  # after's values
     outcome_changes: tuple[OutcomeChange, ...]
     after_strict: bool
-    unverified_fixes: frozenset[str] = frozenset()  # fixed keys whose tests were skipped or absent after
+    fix_caveats: Mapping[str, str] = field(default_factory=dict)  # fixed key -> why it may not really be fixed
 
     @property
     def new_must_failures(self) -> tuple[Occurrence, ...]:
@@ -181,7 +184,7 @@ class RunDiff:
             "afterStrict": self.after_strict,
             "newMustFailures": [o.key for o in self.new_must_failures],
             "new": [o.to_json() for o in self.new],
-            "fixed": [o.to_json() | {"testRunAfter": o.key not in self.unverified_fixes} for o in self.fixed],
+            "fixed": [o.to_json() | {"caveat": self.fix_caveats.get(o.key)} for o in self.fixed],
             "unchanged": [o.to_json() for o in self.unchanged],
             "outcomeChanges": [c.to_json() for c in self.outcome_changes],
             "byApi": {k: v.to_json() for k, v in self.by_api().items()},
@@ -256,8 +259,17 @@ def diff_runs(before: dict[str, Any], after: dict[str, Any]) -> RunDiff:
         unchanged=tuple(cur[k] for k in sorted(cur.keys() & old.keys())),
         outcome_changes=_outcome_changes(before["records"], after["records"]),
         after_strict=strict,
-        unverified_fixes=frozenset(o.key for o in fixed if all(after_outcomes.get(t) in _NOT_RUN for t in o.tests)),
+        fix_caveats={o.key: c for o in fixed if (c := _fix_caveat(o, after_outcomes)) is not None},
     )
+
+
+def _fix_caveat(o: Occurrence, after_outcomes: Mapping[str, str]) -> str | None:
+    outcomes = [after_outcomes.get(t) for t in o.tests]
+    if all(out in _NOT_RUN for out in outcomes):
+        return CAVEAT_NOT_RUN
+    if "failed" in outcomes:
+        return CAVEAT_MASKED
+    return None
 
 
 def _occurrences(records: Iterable[Mapping[str, Any]], *, strict: bool) -> dict[str, Occurrence]:
@@ -317,14 +329,28 @@ h1 { font-size: 1.3rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.85rem; margin-bottom: 1rem; }
 th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
-td { overflow-wrap: anywhere; }
+td { overflow-wrap: break-word; }
 tr.gating td:first-child { border-left: 4px solid #b3261e; }
 tr.differs td { background: #fff8c5; }
 code { font-size: 0.8rem; }
+/* Fixed column widths: node ids and Java class names have no spaces and would otherwise widen the page. */
+table.findings { table-layout: fixed; }
+table.findings td { overflow-wrap: anywhere; }
 .note, .muted { color: #57606a; font-size: 0.8rem; }
+.caveat { color: #9a6700; }
 """
 
-_FINDING_HEADERS = ("API", "Case", "Rule", "Level", "JSON path", "Expected", "Actual", "Test")
+# (header, width in % of the table)
+_FINDING_COLUMNS = (
+    ("API", 13),
+    ("Case", 11),
+    ("Rule", 10),
+    ("Level", 6),
+    ("JSON path", 9),
+    ("Expected", 19),
+    ("Actual", 14),
+    ("Test", 18),
+)
 
 
 def _e(value: object) -> str:
@@ -347,7 +373,7 @@ def render_html(diff: RunDiff, before_meta: Mapping[str, Any], after_meta: Mappi
             "fixed",
             diff.fixed,
             "Findings the before-run had and the after-run no longer reports.",
-            unverified=diff.unverified_fixes,
+            caveats=diff.fix_caveats,
         ),
         _findings_section("Unchanged", "unchanged", diff.unchanged, "Findings both runs report.", folded=True),
         _outcome_section(diff.outcome_changes),
@@ -391,26 +417,30 @@ def _findings_section(
     rows: Sequence[Occurrence],
     blurb: str,
     *,
-    unverified: frozenset[str] = frozenset(),
+    caveats: Mapping[str, str] | None = None,
     folded: bool = False,
 ) -> str:
     heading = f'<h2 id="{anchor}">{_e(title)} ({len(rows)})</h2><p class="muted">{_e(blurb)}</p>'
     if not rows:
         return heading + '<p class="muted">none</p>'
-    header = "".join(f"<th>{h}</th>" for h in _FINDING_HEADERS)
-    body = "".join(_finding_row(o, o.key in unverified) for o in rows)
-    table = f'<table class="findings {anchor}"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+    cols = "".join(f'<col style="width: {w}%">' for _, w in _FINDING_COLUMNS)
+    header = "".join(f"<th>{h}</th>" for h, _ in _FINDING_COLUMNS)
+    body = "".join(_finding_row(o, (caveats or {}).get(o.key)) for o in rows)
+    table = (
+        f'<table class="findings {anchor}"><colgroup>{cols}</colgroup>'
+        f"<thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
+    )
     if folded:
         # <details> keeps a long unchanged list out of the way without needing a script.
         return f"{heading}<details><summary>show {len(rows)}</summary>{table}</details>"
     return heading + table
 
 
-def _finding_row(o: Occurrence, unverified: bool) -> str:
+def _finding_row(o: Occurrence, caveat: str | None) -> str:
     cls = ' class="gating"' if o.gating else ""
     note = f'<div class="note">{_e(o.note)}</div>' if o.note else ""
-    if unverified:
-        note += '<div class="note">not shown fixed: its test did not run in the after-run</div>'
+    if caveat:
+        note += f'<div class="note caveat">not shown fixed: {_e(caveat)}</div>'
     tests = "<br>".join(f"<code>{_e(t)}</code>" for t in o.tests)
     cells = [
         _e(o.api),

@@ -41,6 +41,21 @@ class CheckRecord:
             "evidence": self.evidence,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckRecord:
+        return cls(
+            test=data["test"],
+            api=data["api"],
+            family=data["family"],
+            case=data["case"],
+            rule=data["rule"],
+            level=data["level"],
+            outcome=data["outcome"],
+            message=data.get("message", ""),
+            findings=[finding_from_json(f) for f in data.get("findings", [])],
+            evidence=data.get("evidence"),
+        )
+
 
 @dataclass
 class RunResults:
@@ -68,6 +83,8 @@ def load_results(path: Path) -> dict[str, Any]:
         ) from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not a results file: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a results file: top level is not a JSON object")
     if data.get("resultsFormat") != RESULTS_FORMAT:
         raise ValueError(f"{path}: results format {data.get('resultsFormat')!r}, expected {RESULTS_FORMAT}")
     return data

@@ -1,0 +1,429 @@
+"""Speed benchmark: the default contract run, a bare requests loop and ``schemathesis run``, on the embedded mock.
+
+Run from the repository root::
+
+    python -m benchmarks.run [--repeat N] [--json PATH]
+
+It measures, side by side and interleaved repetition by repetition:
+
+(a) the default contract run (``pytest tests/contract``) as a subprocess, interpreter start-up included;
+(b) a bare ``requests.Session`` loop sending as many valid GETs as (a) sent: the practical limit of the mock;
+(c) ``schemathesis run`` on ``schemas/openapi.json`` with the suite's example budget.
+
+It prints medians (with min..max) and the verdicts on the project's speed targets. A missed target is a
+result, not an error: the exit code is 0 whenever all measurements were taken, 2 when one could not be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from hashlib import sha512
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, SEEDED_IMAGE_STORE_URL, MockZStack
+from zstack_contract.settings import DEFAULT_EXAMPLES
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OPENAPI = REPO_ROOT / "schemas" / "openapi.json"
+LOGIN_PATH = "/zstack/v1/accounts/login"
+API_PATH = "/zstack/v1/database-backups/image-store"
+
+REQUEST_TIMEOUT_SECONDS = 10.0
+# A run takes seconds; the cap only turns a hang into an error instead of a stalled benchmark.
+SUBPROCESS_TIMEOUT_SECONDS = 300.0
+
+WALL_TARGET_SECONDS = 10.0
+RATE_TARGET_RATIO = 0.5
+
+# pytest's closing line, e.g. "18 passed, 6 xfailed in 1.98s" (or "... in 65.01s (0:01:05)").
+_PYTEST_DURATION = re.compile(r"\bin (\d+(?:\.\d+)?)s\b")
+# Environment that would turn "the default run" into another run (or point it at a real node).
+_STRIPPED_ENV_PREFIXES = ("ZSTACK_", "PYTEST_ADDOPTS")
+_VERSIONED_PACKAGES = ("pytest", "hypothesis", "schemathesis", "requests", "werkzeug")
+
+
+class BenchmarkError(RuntimeError):
+    """A measurement could not be taken. Slow results are reported, never raised."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One repetition of one measurement."""
+
+    wall_seconds: float
+    requests: int
+    exit_code: int = 0
+    in_session_seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "wallSeconds": self.wall_seconds,
+            "requests": self.requests,
+            "exitCode": self.exit_code,
+            "inSessionSeconds": self.in_session_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Spread:
+    median: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        return cls(statistics.median(values), min(values), max(values))
+
+    def seconds(self) -> str:
+        return f"{self.median:.2f} ({self.min:.2f}..{self.max:.2f})"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    samples: tuple[Sample, ...]
+
+    @property
+    def wall(self) -> Spread:
+        return Spread.of([s.wall_seconds for s in self.samples])
+
+    @property
+    def requests(self) -> int:
+        # median_low keeps a request count an actual count; every repetition should agree anyway.
+        return int(statistics.median_low([s.requests for s in self.samples]))
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.wall.median
+
+    @property
+    def in_session(self) -> Spread | None:
+        values = [s.in_session_seconds for s in self.samples if s.in_session_seconds is not None]
+        return Spread.of(values) if len(values) == len(self.samples) else None
+
+    @property
+    def exit_codes(self) -> list[int]:
+        return sorted({s.exit_code for s in self.samples})
+
+    def to_json(self) -> dict[str, Any]:
+        in_session = self.in_session
+        return {
+            "samples": [s.to_json() for s in self.samples],
+            "wallSeconds": asdict(self.wall),
+            "requests": self.requests,
+            "requestsPerSecond": self.rate,
+            "inSessionSeconds": None if in_session is None else asdict(in_session),
+            "exitCodes": self.exit_codes,
+        }
+
+
+@dataclass(frozen=True)
+class Results:
+    contract: Measurement
+    bare: Measurement
+    cli: Measurement
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    passed: bool
+    detail: str
+
+
+# --- subprocesses ---------------------------------------------------------------------------------------
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_STRIPPED_ENV_PREFIXES)}
+    # All traffic goes to the mock on 127.0.0.1: a configured proxy must never see it.
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env
+
+
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            command,
+            cwd=cwd,
+            env=_child_env(),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=SUBPROCESS_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise BenchmarkError(f"{command[0]} ... did not finish in {SUBPROCESS_TIMEOUT_SECONDS:g} s") from None
+
+
+def _tail(done: subprocess.CompletedProcess[str], lines: int = 15) -> str:
+    return "\n".join((done.stdout + done.stderr).strip().splitlines()[-lines:])
+
+
+def _in_session_seconds(stdout: str) -> float | None:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    match = _PYTEST_DURATION.search(lines[-1]) if lines else None
+    return float(match.group(1)) if match else None
+
+
+def _schemathesis_command() -> list[str]:
+    # The console script of this interpreter's environment, so the CLI measured is the installed one.
+    script = Path(sys.executable).parent / "schemathesis"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "schemathesis.cli"]
+
+
+# --- the mock -------------------------------------------------------------------------------------------
+
+
+def _http_session() -> requests.Session:
+    http = requests.Session()
+    http.trust_env = False  # no proxy or netrc between us and 127.0.0.1
+    return http
+
+
+def login(http: requests.Session, base_url: str) -> str:
+    """A real session uuid from the mock, the way the suite logs in."""
+    password = sha512(ADMIN_PASSWORD.encode("utf-8")).hexdigest()
+    body = {"logInByAccount": {"accountName": ADMIN_ACCOUNT, "password": password}}
+    response = http.put(base_url + LOGIN_PATH, json=body, timeout=REQUEST_TIMEOUT_SECONDS)
+    if response.status_code != 200:
+        raise BenchmarkError(f"login to the mock answered HTTP {response.status_code}: {response.text[:200]}")
+    return str(response.json()["inventory"]["uuid"])
+
+
+# --- the three measurements -----------------------------------------------------------------------------
+
+
+def contract_run_once(examples: int) -> Sample:
+    """(a) The default contract run, timed from outside: interpreter start-up and report writing included."""
+    with tempfile.TemporaryDirectory(prefix="zstack-bench-reports-") as reports:
+        command = [sys.executable, "-m", "pytest", "tests/contract", "-q", "-p", "no:cacheprovider"]
+        command += ["--zstack-report-dir", reports]
+        started = time.perf_counter()
+        done = _run(command, cwd=REPO_ROOT)
+        wall = time.perf_counter() - started
+        results = Path(reports) / "contract-results.json"
+        if not results.is_file():
+            raise BenchmarkError(f"the contract run (exit {done.returncode}) wrote no {results.name}:\n{_tail(done)}")
+        meta = json.loads(results.read_text(encoding="utf-8"))["meta"]
+    if meta.get("examples") != examples:
+        # The comparison with schemathesis assumes both spend the same example budget.
+        raise BenchmarkError(f"the contract run used {meta.get('examples')} examples, expected {examples}")
+    return Sample(wall, int(meta["requestsSent"]), done.returncode, _in_session_seconds(done.stdout))
+
+
+def bare_loop_once(count: int) -> Sample:
+    """(b) The same number of valid GETs from one requests.Session, with no checks: what the mock can serve."""
+    with MockZStack() as mock, _http_session() as http:
+        http.headers["Authorization"] = f"OAuth {login(http, mock.url)}"
+        url, params = mock.url + API_PATH, {"url": SEEDED_IMAGE_STORE_URL}
+        before = mock.requests_served
+        started = time.perf_counter()
+        for _ in range(count):
+            response = http.get(url, params=params, timeout=REQUEST_TIMEOUT_SECONDS)
+            # A loop of error answers would measure the wrong thing; one comparison costs nothing here.
+            if response.status_code != 200:
+                raise BenchmarkError(f"bare loop: GET {API_PATH} answered HTTP {response.status_code}")
+        wall = time.perf_counter() - started
+        served = mock.requests_served - before
+        mock.check()
+    return Sample(wall, served)
+
+
+def schemathesis_once(examples: int) -> Sample:
+    """(c) ``schemathesis run`` with the suite's budget; requests counted by the mock."""
+    # A fresh working directory per repetition: the CLI keeps a crash cache (.schemathesis/) and hypothesis
+    # data there, which must not land in the repo nor be replayed by the next repetition.
+    with MockZStack() as mock, tempfile.TemporaryDirectory(prefix="zstack-bench-st-") as workdir:
+        with _http_session() as http:
+            session = login(http, mock.url)
+        command = [
+            *_schemathesis_command(),
+            "run",
+            str(OPENAPI),
+            "--url",
+            mock.url,
+            "--max-examples",
+            str(examples),
+            "--header",
+            f"Authorization: OAuth {session}",
+            "--generation-deterministic",
+            # Without it the CLI stops at its first (expected) failure after a handful of requests, which
+            # would not be the same budget as the suite's.
+            "--continue-on-failure",
+            "--workers",
+            "1",
+            "--request-timeout",
+            f"{REQUEST_TIMEOUT_SECONDS:g}",
+            "--no-color",
+        ]
+        before = mock.requests_served
+        started = time.perf_counter()
+        done = _run(command, cwd=Path(workdir))
+        wall = time.perf_counter() - started
+        served = mock.requests_served - before
+    if served == 0:
+        raise BenchmarkError(f"schemathesis run (exit {done.returncode}) sent no request:\n{_tail(done)}")
+    return Sample(wall, served, done.returncode)
+
+
+def measure(repeat: int, examples: int) -> Results:
+    contract: list[Sample] = []
+    bare: list[Sample] = []
+    cli: list[Sample] = []
+    # Interleaved, so that whatever else the machine does in the meantime weighs on all three alike.
+    for index in range(repeat):
+        contract.append(contract_run_once(examples))
+        bare.append(bare_loop_once(contract[-1].requests))
+        cli.append(schemathesis_once(examples))
+        print(
+            f"repetition {index + 1}/{repeat}: contract run {contract[-1].wall_seconds:.2f} s, "
+            f"bare loop {bare[-1].wall_seconds:.2f} s, schemathesis CLI {cli[-1].wall_seconds:.2f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+    return Results(
+        Measurement("default contract run", tuple(contract)),
+        Measurement("bare requests loop", tuple(bare)),
+        Measurement("schemathesis CLI", tuple(cli)),
+    )
+
+
+# --- verdicts and output --------------------------------------------------------------------------------
+
+
+def evaluate(results: Results) -> list[Target]:
+    """The project's three speed targets. All use the wall clock of the default run, start-up included."""
+    run, bare, cli = results.contract, results.bare, results.cli
+    ratio = run.rate / bare.rate
+    in_session = run.in_session
+    session_note = (
+        "" if in_session is None else f"; in-session rate would give {run.requests / in_session.median / bare.rate:.2f}"
+    )
+    return [
+        Target(
+            f"run < {WALL_TARGET_SECONDS:g} s wall",
+            run.wall.median < WALL_TARGET_SECONDS,
+            f"{run.wall.median:.2f} s",
+        ),
+        Target(
+            "run rate >= 1/2 bare loop",
+            ratio >= RATE_TARGET_RATIO,
+            f"{ratio:.2f}: {run.rate:.1f} vs {bare.rate:.1f} req/s{session_note}",
+        ),
+        Target(
+            "not slower than schemathesis CLI for the same budget",
+            run.wall.median <= cli.wall.median,
+            f"{run.wall.median:.2f} s vs {cli.wall.median:.2f} s",
+        ),
+    ]
+
+
+def machine_facts(repeat: int, examples: int) -> dict[str, Any]:
+    try:
+        cores = len(os.sched_getaffinity(0))  # what nproc prints
+    except AttributeError:
+        cores = os.cpu_count() or 0
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "nproc": cores,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(),
+        # Inherited by the subprocesses; with it pytest cannot cache its assertion-rewritten plugin modules.
+        "dontWriteBytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
+        "versions": {name: metadata.version(name) for name in _VERSIONED_PACKAGES},
+        "repeat": repeat,
+        "maxExamples": examples,
+    }
+
+
+def _exit_note(measurement: Measurement) -> str:
+    codes = ", ".join(str(code) for code in measurement.exit_codes)
+    return f"exit {codes}"
+
+
+def format_report(facts: dict[str, Any], results: Results, targets: list[Target]) -> str:
+    run, bare, cli = results.contract, results.bare, results.cli
+    bytecode = "PYTHONDONTWRITEBYTECODE=1" if facts["dontWriteBytecode"] else "bytecode cache on"
+    versions = ", ".join(f"{name} {version}" for name, version in facts["versions"].items())
+    in_session = run.in_session
+    session_note = (
+        "in-session n/a"
+        if in_session is None
+        else f"in-session {in_session.seconds()} s, {run.requests / in_session.median:.1f} req/s"
+    )
+    rows = [
+        (run, f"{session_note}; {_exit_note(run)}"),
+        (bare, "same GET, one requests.Session, status check only"),
+        (cli, f"{_exit_note(cli)} (its default checks expect 401/405 etc. that ZStack does not answer)"),
+    ]
+    lines = [
+        f"machine: nproc {facts['nproc']}, {facts['python']}, {facts['platform']}, {bytecode}",
+        f"versions: {versions}",
+        f"budget: --max-examples {facts['maxExamples']} (DEFAULT_EXAMPLES); median of {facts['repeat']} (min..max)",
+        "",
+        f"{'measurement':<22}{'wall s':<22}{'requests':>9}{'req/s':>9}  notes",
+    ]
+    lines += [f"{m.name:<22}{m.wall.seconds():<22}{m.requests:>9}{m.rate:>9.1f}  {note}" for m, note in rows]
+    lines += ["", "targets (verdicts use the default run's wall clock, interpreter start-up included):"]
+    width = max(len(t.name) for t in targets) + 1
+    lines += [f"  {t.name + ':':<{width}} {'PASS' if t.passed else 'FAIL'} ({t.detail})" for t in targets]
+    return "\n".join(lines)
+
+
+def to_json(facts: dict[str, Any], results: Results, targets: list[Target]) -> dict[str, Any]:
+    return {
+        "machine": facts,
+        "contractRun": results.contract.to_json(),
+        "bareLoop": results.bare.to_json(),
+        "schemathesisCli": results.cli.to_json(),
+        "targets": [asdict(t) for t in targets],
+        "rateVerdictUses": "wall clock",
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=(__doc__ or "").split("\n", 1)[0])
+    parser.add_argument("--repeat", type=int, default=3, metavar="N", help="repetitions per measurement (3)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    facts = machine_facts(args.repeat, DEFAULT_EXAMPLES)
+    try:
+        results = measure(args.repeat, DEFAULT_EXAMPLES)
+    except BenchmarkError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
+    targets = evaluate(results)
+    print(format_report(facts, results, targets))
+    if args.json is not None:
+        args.json.write_text(json.dumps(to_json(facts, results, targets), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
