@@ -65,6 +65,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(spec.flag, default=None, dest=spec.name, metavar=spec.metavar, help=help_text)
 
 
+def _has_plugin(config: pytest.Config, *names: str) -> bool:
+    """Autoloaded plugins go by their entry-point name, ``-p module`` ones by module name."""
+    return any(config.pluginmanager.hasplugin(name) for name in names)
+
+
 def _is_contract_run(config: pytest.Config) -> bool:
     """True when the run collects the contract suite (reports are written only then)."""
     contract_dir = (config.rootpath / "tests" / "contract").resolve()
@@ -115,7 +120,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if getattr(config.option, "xmlpath", None) is None:
             config.option.xmlpath = str(settings.report_dir / JUNIT_NAME)
     config.pluginmanager.register(RecordCollector(config), "zstack-contract-records")
-    if config.pluginmanager.hasplugin("html"):
+    if _has_plugin(config, "html", "pytest_html.plugin"):
         from zstack_contract.html_report import HtmlReportHooks
 
         config.pluginmanager.register(HtmlReportHooks(config), "zstack-contract-html")
@@ -129,7 +134,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _set_metadata(config: pytest.Config, settings: Settings, catalog: list[ApiContract]) -> None:
     """The report header's environment table (pytest-metadata): facts of the run, never a secret."""
-    if not config.pluginmanager.hasplugin("metadata"):
+    if not _has_plugin(config, "metadata", "pytest_metadata.plugin"):
         return
     from pytest_metadata.plugin import metadata_key
 
@@ -195,7 +200,7 @@ def zstack(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
         pytest.exit(f"zstack-contract: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     pytestconfig.stash[RESULTS].meta["version"] = target.version
     pytestconfig.stash[RESULTS].meta["target"] = target.description
-    if pytestconfig.pluginmanager.hasplugin("metadata"):
+    if _has_plugin(pytestconfig, "metadata", "pytest_metadata.plugin"):
         from pytest_metadata.plugin import metadata_key
 
         pytestconfig.stash[metadata_key]["ZStack version"] = target.version or "unknown (GetVersion not answered)"

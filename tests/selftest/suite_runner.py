@@ -43,7 +43,7 @@ def run_suite(report_dir: Path, *args: str, html: bool = False, timeout: float =
         *args,
     ]
     if not html:
-        command[4:4] = ["-p", "no:html"]
+        command[4:4] = ["-p", "no:pytest_html.plugin"]
     proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     results_file = report_dir / "contract-results.json"
     results = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else None
