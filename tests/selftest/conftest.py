@@ -22,3 +22,32 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("ZSTACK_") and name != "ZSTACK_CONTRACT_DOCS":
             monkeypatch.delenv(name)
+
+
+# Tests whose failure would be a false failure of the contract suite (it failed a conforming server).
+_CONFORMING = (
+    "test_suite_passes_on_the_conforming_mock",
+    "test_tolerated_variation_passes[",
+    "test_suite_passes_against_an_independent_conforming_server",
+    "test_strict_run_on_the_conforming_mock_fails_only_where_zstack_itself_does",
+)
+
+
+def _count(terminalreporter: pytest.TerminalReporter, outcome: str, *needles: str) -> int:
+    reports = terminalreporter.stats.get(outcome, [])
+    return sum(1 for r in reports if getattr(r, "when", "call") == "call" and any(n in r.nodeid for n in needles))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The kill count of the deviation matrix, as one line a person can quote."""
+    caught = _count(terminalreporter, "passed", "test_deviation_caught[")
+    missed = _count(terminalreporter, "failed", "test_deviation_caught[")
+    if not caught + missed:
+        return
+    false_failures = _count(terminalreporter, "failed", *_CONFORMING)
+    conforming_runs = false_failures + _count(terminalreporter, "passed", *_CONFORMING)
+    terminalreporter.write_sep("=", "contract suite against the mock")
+    terminalreporter.write_line(
+        f"caught {caught}/{caught + missed} deviations, {false_failures} false failures "
+        f"(in {conforming_runs} runs against conforming servers)"
+    )

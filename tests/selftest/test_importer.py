@@ -150,3 +150,29 @@ def test_missing_file_is_a_doc_page_error(tmp_path: Path) -> None:
 def test_empty_page_is_refused() -> None:
     with pytest.raises(DocPageError, match="the page is empty"):
         parse_doc_page("", "empty.txt")
+
+
+def test_cli_import_of_an_unreadable_page_exits_2_with_one_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zstack_contract.cli import main
+
+    page = tmp_path / "Broken.txt"
+    page.write_text("Skip to main content\nnothing else\n", encoding="utf-8")
+    assert main(["--schemas", str(tmp_path / "schemas"), "import", str(page)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {page}: expected a heading line")
+    assert not (tmp_path / "schemas").exists()
+
+
+def test_cli_import_then_check_round_trip(page_text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from zstack_contract.cli import main
+
+    page = tmp_path / "GetDatabaseBackupFromImageStore.txt"
+    page.write_text(page_text, encoding="utf-8")
+    schemas = tmp_path / "schemas"
+    assert main(["--schemas", str(schemas), "import", str(page)]) == 0
+    assert main(["--schemas", str(schemas), "check"]) == 0
+    (schemas / "GetDatabaseBackupFromImageStore" / "response.schema.json").write_text("{}\n", encoding="utf-8")
+    assert main(["--schemas", str(schemas), "check"]) == 1
+    assert "stale:" in capsys.readouterr().err

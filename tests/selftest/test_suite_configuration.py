@@ -149,3 +149,11 @@ def test_suite_passes_against_an_independent_conforming_server(tmp_path: Path, a
     outcomes = [{r["test"]: r["outcome"] for r in run.records} for run in (first, second)]
     assert outcomes[0] == outcomes[1]  # derandomized: the same inputs, the same outcome, every run
     assert "passed" in outcomes[0].values()
+
+
+def test_seed_is_shown_in_the_header_and_recorded(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "--zstack-seed", "7", "-v")
+    assert run.returncode == 0, run.output
+    assert "generation: seed 7; 25 examples per property test" in run.output
+    assert run.results is not None
+    assert run.results["meta"]["seed"] == 7
