@@ -12,6 +12,7 @@ from zstack_contract.checks import check_exchange
 from zstack_contract.contract import ApiContract
 from zstack_contract.oracle import expectation_for
 from zstack_contract.safety import make_safe_query
+from zstack_contract.stash import CATALOG
 from zstack_contract.target import Target, positive_defaults
 
 REPO_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -58,8 +59,6 @@ def contract_for(case: schemathesis.Case[Any], catalog: list[ApiContract]) -> Ap
 
 
 def run_generated_case(case: schemathesis.Case[Any], zstack: Target, judge: Any) -> None:
-    from zstack_contract.pytest_plugin import CATALOG
-
     api = contract_for(case, judge.item.config.stash[CATALOG])
     positive = positive_defaults(zstack.settings)
     kwargs = case.as_transport_kwargs(base_url=zstack.url, headers={})

@@ -12,6 +12,7 @@ import pytest
 
 from zstack_contract.baseline import BaselineEntry
 from zstack_contract.results import CheckRecord
+from zstack_contract.stash import FIXED, RESULTS, SETTINGS
 from zstack_contract.summary import FAMILY_TITLES, Summary, Tally, summarize
 
 STYLE = """
@@ -110,13 +111,9 @@ class HtmlReportHooks:
 
     @pytest.hookimpl
     def pytest_html_report_title(self, report: Any) -> None:
-        from zstack_contract.pytest_plugin import RESULTS
-
         report.title = f"ZStack contract report: {self.config.stash[RESULTS].meta.get('target', '')}"
 
     @pytest.hookimpl
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        from zstack_contract.pytest_plugin import FIXED, RESULTS, SETTINGS
-
         records = self.config.stash[RESULTS].records
         prefix.append(summary_html(records, self.config.stash.get(FIXED, []), self.config.stash[SETTINGS].strict))

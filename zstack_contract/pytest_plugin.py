@@ -6,49 +6,34 @@ The logic lives in plain modules; this module only wires it into pytest.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Generator, Iterable
-from pathlib import Path
+from collections.abc import Callable, Generator
 from typing import Any
 
 import pytest
 
 from zstack_contract import __version__
-from zstack_contract.baseline import Baseline, BaselineEntry, BaselineError
+from zstack_contract.baseline import Baseline, BaselineError
 from zstack_contract.cases import RequestCase, auth_cases, parameter_cases, positive_values
-from zstack_contract.client import Exchange
 from zstack_contract.contract import ApiContract, load_catalog
-from zstack_contract.findings import Finding
+from zstack_contract.judge import Judge, finish_report
 from zstack_contract.mock import UnknownDeviationError
 from zstack_contract.mock import resolve as resolve_deviations
-from zstack_contract.results import CheckRecord, RunResults
+from zstack_contract.reporting import ReportingPlugin
+from zstack_contract.results import RunResults
 from zstack_contract.settings import OPTIONS, Settings, SettingsError, resolve
-from zstack_contract.summary import one_line, summarize
+from zstack_contract.stash import (
+    BASELINE,
+    CATALOG,
+    FIXED,
+    HTML_NAME,
+    JUNIT_NAME,
+    LOADED_BASELINE,
+    RESULTS,
+    SETTINGS,
+)
 from zstack_contract.target import Target, TargetError, open_target, positive_defaults
-from zstack_contract.verdict import Status, Verdict, decide, render
 
-SETTINGS = pytest.StashKey[Settings]()
-CATALOG = pytest.StashKey[list[ApiContract]]()
-RESULTS = pytest.StashKey[RunResults]()
-BASELINE = pytest.StashKey[frozenset[str]]()
-LOADED_BASELINE = pytest.StashKey[Baseline]()
-FIXED = pytest.StashKey[list[BaselineEntry]]()
-RECORD = pytest.StashKey[CheckRecord]()
-FAILURE = pytest.StashKey[CheckRecord]()
-PENDING = pytest.StashKey[dict[str, tuple[Finding, Exchange]]]()
-EXAMPLES = pytest.StashKey[int]()
 HYPOTHESIS_PROFILE = "zstack-contract"
-
-HTML_NAME = "contract-report.html"
-JUNIT_NAME = "contract-junit.xml"
-RESULTS_NAME = "contract-results.json"
-# Test module → check family, for records of tests that ended without reaching the judge (errors, crashes).
-FAMILY_OF_MODULE = {
-    "test_parameters": "parameters",
-    "test_auth": "auth",
-    "test_response_shape": "shape",
-    "test_examples": "examples",
-    "test_generated": "generated",
-}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -119,7 +104,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.self_contained_html = True
         if getattr(config.option, "xmlpath", None) is None:
             config.option.xmlpath = str(settings.report_dir / JUNIT_NAME)
-    config.pluginmanager.register(RecordCollector(config), "zstack-contract-records")
+    config.pluginmanager.register(ReportingPlugin(config, _is_contract_run(config)), "zstack-contract-reporting")
     if _has_plugin(config, "html", "pytest_html.plugin"):
         from zstack_contract.html_report import HtmlReportHooks
 
@@ -249,82 +234,6 @@ def positive_or_skip(api: ApiContract, settings: Settings) -> dict[str, str]:
     return dict(positive.values)
 
 
-class Judge:
-    """Turns findings into the test's outcome and records them for the reports."""
-
-    def __init__(self, item: pytest.Item, settings: Settings, known: frozenset[str]) -> None:
-        self.item = item
-        self.settings = settings
-        self.known = known
-        # Rewriting the baseline: every finding of this run is accepted, so the run completes and records all.
-        self.accept_all = settings.update_baseline
-
-    def __call__(
-        self,
-        api: ApiContract,
-        family: str,
-        case: str,
-        findings: Iterable[Finding],
-        exchanges: Iterable[Exchange] = (),
-        rule: str = "",
-    ) -> Verdict:
-        findings = list(findings)
-        exchanges = list(exchanges)
-        verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
-        evidence = "\n".join(ex.describe() for ex in exchanges)
-        message = render(verdict, evidence) if findings else ""
-        self.item.stash[RECORD] = CheckRecord(
-            test=self.item.nodeid,
-            api=api.name,
-            family=family,
-            case=case,
-            rule=rule or (findings[0].rule if findings else ""),
-            level=max((f.level.value for f in findings), default="must"),
-            outcome=verdict.status.value,
-            message=message,
-            findings=list(verdict.findings),
-            evidence=exchanges[-1].to_json() if exchanges else None,
-        )
-        if verdict.status is Status.FAILED:
-            pytest.fail(message, pytrace=False)
-        if verdict.status is not Status.PASSED:
-            first = verdict.findings[0]
-            label = {Status.REPORTED: "SHOULD (not gating)", Status.DOC: "DOC FINDING", Status.BASELINED: "BASELINED"}
-            pytest.xfail(
-                f"{label[verdict.status]}: {first.rule} at {first.path}: expected {first.expected}; got {first.actual}"
-                + (f" (+{len(verdict.findings) - 1} more)" if len(verdict.findings) > 1 else "")
-            )
-        return verdict
-
-    def collect(
-        self, api: ApiContract, family: str, case: str, findings: Iterable[Finding], exchange: Exchange
-    ) -> None:
-        """For generated examples: raise on gating findings (so hypothesis shrinks), keep the rest for the end."""
-        findings = list(findings)
-        self.item.stash[EXAMPLES] = self.item.stash.get(EXAMPLES, 0) + 1
-        verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
-        pending = self.item.stash.setdefault(PENDING, {})
-        for f in verdict.reported + verdict.baselined:
-            pending.setdefault(f.key, (f, exchange))
-        record = CheckRecord(
-            self.item.nodeid,
-            api.name,
-            family,
-            case,
-            findings[0].rule if findings else "generated",
-            "must",
-            verdict.status.value,
-        )
-        self.item.stash[RECORD] = record
-        if verdict.status is Status.FAILED:
-            record.message = render(verdict, exchange.describe())
-            record.findings = list(verdict.findings)
-            record.evidence = exchange.to_json()
-            # Hypothesis replays the minimal failing example last but may run passing ones after it.
-            self.item.stash[FAILURE] = record
-            pytest.fail(record.message, pytrace=False)
-
-
 @pytest.fixture
 def judge(request: pytest.FixtureRequest, zstack_settings: Settings) -> Judge:
     """Call with the findings of a check: fails on gating ones, marks reported ones, records all."""
@@ -334,129 +243,5 @@ def judge(request: pytest.FixtureRequest, zstack_settings: Settings) -> Judge:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    if report.when == "call" and report.passed and item.stash.get(PENDING, None):
-        _report_pending(item, report)
-    record = item.stash.get(RECORD, None)
-    if report.when == "call" and report.failed and FAILURE in item.stash:
-        record = item.stash[RECORD] = item.stash[FAILURE]
-    if record is not None and report.when == "call" and report.failed and record.outcome != Status.FAILED.value:
-        # Failed outside the judge (an assertion in the test, or hypothesis' final replay of a generated case).
-        record.outcome = Status.FAILED.value
-        record.message = record.message or str(report.longrepr)[-4000:]
-    if record is not None and report.when == "call":
-        report.user_properties.append(("zstack_outcome", record.outcome))
-        if record.rule:
-            report.user_properties.append(("zstack_rule", record.rule))
-        if record.findings:
-            from pytest_html import extras
-
-            from zstack_contract.html_report import findings_html
-
-            report.extras = [*getattr(report, "extras", []), extras.html(findings_html(record))]
-    ended = report.when == "call" or (report.when == "setup" and (report.skipped or report.failed))
-    if ended:
-        if record is None:
-            record = _record_without_judge(item, report)
-        # Carried on the report so that it reaches the controller under pytest-xdist (reports are serialised).
-        report.zstack_record = record.to_json()
+    finish_report(item, report)
     return report
-
-
-class RecordCollector:
-    """Gathers the records where reports arrive: in-process, or on the xdist controller."""
-
-    def __init__(self, config: pytest.Config) -> None:
-        self.config = config
-
-    @pytest.hookimpl
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        data = getattr(report, "zstack_record", None)
-        if data is not None:
-            self.config.stash[RESULTS].records.append(CheckRecord.from_json(data))
-
-
-def _record_without_judge(item: pytest.Item, report: pytest.TestReport) -> CheckRecord:
-    """A test that ended before its judge (skip, setup error, crash) still counts, under its API and family."""
-    callspec = getattr(item, "callspec", None)
-    api = callspec.params.get("api") if callspec is not None else None
-    module = getattr(getattr(item, "module", None), "__name__", "").rsplit(".", 1)[-1]
-    outcome = "skipped" if report.skipped else ("failed" if report.failed else "passed")
-    return CheckRecord(
-        test=item.nodeid,
-        api=api.name if isinstance(api, ApiContract) else "(suite)",
-        family=FAMILY_OF_MODULE.get(module, module),
-        case="",
-        rule="",
-        level="must",
-        outcome=outcome,
-        message=str(report.longrepr)[-2000:] if report.longrepr else "",
-    )
-
-
-def _report_pending(item: pytest.Item, report: pytest.TestReport) -> None:
-    """A generated test whose examples broke only non-gating rules ends as xfailed, with every finding listed."""
-    pending = item.stash[PENDING]
-    findings = [f for f, _ in pending.values()]
-    settings = item.config.stash[SETTINGS]
-    verdict = decide(
-        findings, strict=settings.strict, known=item.config.stash[BASELINE], accept_all=settings.update_baseline
-    )
-    evidence = "\n".join(ex.describe() for _, ex in pending.values())
-    record = item.stash[RECORD]
-    record.outcome = verdict.status.value
-    record.findings = list(verdict.findings)
-    record.message = render(verdict, evidence)
-    record.evidence = next(iter(pending.values()))[1].to_json()
-    first = findings[0]
-    report.outcome = "skipped"
-    report.wasxfail = (
-        f"{'BASELINED' if verdict.status is Status.BASELINED else 'SHOULD (not gating)'}: {first.rule} at "
-        f"{first.path} ({first.case}): expected {first.expected}; got {first.actual}"
-        + (f" (+{len(findings) - 1} more)" if len(findings) > 1 else "")
-    )
-    report.sections.append(("zstack-contract findings", record.message))
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Runs before pytest-html and junitxml write theirs: settle the baseline, then write the JSON results."""
-    config = session.config
-    settings = config.stash.get(SETTINGS, None)
-    if settings is None or hasattr(config, "workerinput"):
-        return
-    _settle_baseline(config)
-    if settings.report_dir is None or not _is_contract_run(config):
-        return
-    results = config.stash[RESULTS]
-    results.meta["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    results.meta["exitStatus"] = int(exitstatus)
-    results.meta["fixed"] = [e.to_json() for e in config.stash[FIXED]]
-    results.write(Path(settings.report_dir) / RESULTS_NAME)
-
-
-def _settle_baseline(config: pytest.Config) -> None:
-    """Work out fixed findings and rewrite the baseline if asked (before any report is written)."""
-    settings = config.stash[SETTINGS]
-    records = config.stash[RESULTS].records
-    seen = {f.key for r in records for f in r.findings}
-    ran = {(r.api, r.case) for r in records if r.outcome != "skipped"}
-    baseline = config.stash[LOADED_BASELINE]
-    config.stash[FIXED] = baseline.fixed(seen, ran)
-    if settings.update_baseline and settings.baseline is not None:
-        today = dt.datetime.now(dt.UTC).date()
-        baseline.updated((f for r in records for f in r.findings), today).write(settings.baseline)
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    settings = config.stash.get(SETTINGS, None)
-    if settings is None or not _is_contract_run(config):
-        return
-    records = config.stash[RESULTS].records
-    terminalreporter.write_sep("=", "zstack-contract conformance")
-    terminalreporter.write_line(one_line(summarize(records)))
-    for entry in config.stash[FIXED]:
-        terminalreporter.write_line(f"fixed since the baseline: {entry.key}")
-    if settings.update_baseline and settings.baseline is not None:
-        terminalreporter.write_line(f"baseline written: {settings.baseline} (give each new entry a reason)")
-    if settings.report_dir is not None:
-        terminalreporter.write_line(f"reports: {settings.report_dir}/{HTML_NAME}, {JUNIT_NAME}, {RESULTS_NAME}")

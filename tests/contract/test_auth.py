@@ -10,7 +10,8 @@ from zstack_contract.cases import RequestCase
 from zstack_contract.checks import Expectation, Outcome, check_exchange, finding
 from zstack_contract.client import LOGIN_PATH, sha512_hex
 from zstack_contract.contract import ApiContract
-from zstack_contract.pytest_plugin import CATALOG, Judge
+from zstack_contract.judge import Judge
+from zstack_contract.stash import CATALOG
 from zstack_contract.target import Target
 from zstack_contract.validation import parse_json
 

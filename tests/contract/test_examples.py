@@ -8,7 +8,7 @@ from zstack_contract.cases import documented_request_query, parse_curl, positive
 from zstack_contract.checks import Expectation, Outcome, check_exchange
 from zstack_contract.contract import ApiContract
 from zstack_contract.doccheck import DOC_CHECKS, EXAMPLE_CASE, example_must_findings
-from zstack_contract.pytest_plugin import Judge
+from zstack_contract.judge import Judge
 from zstack_contract.settings import Settings
 from zstack_contract.target import Target, positive_defaults
 

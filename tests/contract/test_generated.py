@@ -13,7 +13,7 @@ from typing import Any
 import schemathesis
 
 from zstack_contract.generation import load_openapi, run_generated_case
-from zstack_contract.pytest_plugin import Judge
+from zstack_contract.judge import Judge
 from zstack_contract.target import Target
 
 schema = load_openapi()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from zstack_contract.cases import RequestCase
 from zstack_contract.checks import check_exchange
 from zstack_contract.contract import ApiContract
-from zstack_contract.pytest_plugin import Judge
+from zstack_contract.judge import Judge
 from zstack_contract.target import Target
 
 

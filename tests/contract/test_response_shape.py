@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from zstack_contract.checks import Expectation, Outcome, check_exchange
 from zstack_contract.contract import ApiContract
-from zstack_contract.pytest_plugin import Judge, positive_or_skip
+from zstack_contract.judge import Judge
+from zstack_contract.pytest_plugin import positive_or_skip
 from zstack_contract.settings import Settings
 from zstack_contract.target import Target
 
