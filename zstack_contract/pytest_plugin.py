@@ -6,7 +6,9 @@ The logic lives in plain modules; this module only wires it into pytest.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -139,6 +141,11 @@ def _load_hypothesis_profile(config: pytest.Config, settings: Settings) -> None:
     """Deterministic by default (CI gating must be reproducible); a seed varies exploration on purpose."""
     from hypothesis import HealthCheck
     from hypothesis import settings as hypothesis_settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    # Hypothesis keeps caches (constants, unicode data) in its home dir, by default ./.hypothesis: a run against
+    # a cloud must leave the checkout as it found it.
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "zstack-contract-hypothesis")
 
     hypothesis_settings.register_profile(
         HYPOTHESIS_PROFILE,
