@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -30,7 +31,7 @@ class Finding:
     @property
     def key(self) -> str:
         """Identity of a finding across runs (baselines, diffs): no values, which may vary run to run."""
-        return f"{self.api}|{self.case}|{self.rule}|{self.path}"
+        return finding_key(self.api, self.case, self.rule, self.path)
 
     def describe(self) -> str:
         lines = [
@@ -54,6 +55,19 @@ class Finding:
             "actual": self.actual,
             "note": self.note,
         }
+
+
+_LIST_INDEX = re.compile(r"\[\d+\]")
+
+
+def finding_key(api: str, case: str, rule: str, path: str) -> str:
+    """List positions become [*]: which item of a list breaks a rule depends on the data, not on the contract."""
+    return f"{api}|{case}|{rule}|{normalise_path(path)}"
+
+
+def normalise_path(path: str) -> str:
+    """``$.infos[3].size`` → ``$.infos[*].size``."""
+    return _LIST_INDEX.sub("[*]", path)
 
 
 def excerpt(value: Any, limit: int = 300) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zstack_contract.findings import Level
+from zstack_contract.findings import Level, finding_key
 from zstack_contract.results import load_results
 
 DEFAULT_HTML = Path("reports/regression-report.html")
@@ -64,7 +64,7 @@ class Occurrence:
 
     @property
     def key(self) -> str:
-        return f"{self.api}|{self.case}|{self.rule}|{self.path}"
+        return finding_key(self.api, self.case, self.rule, self.path)
 
     @property
     def is_must(self) -> bool:

@@ -9,7 +9,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from zstack_contract.findings import Finding, Level, excerpt
+from zstack_contract.derive import GSON_DATE_FORMAT
+from zstack_contract.findings import Finding, Level, excerpt, normalise_path
 from zstack_contract.formats import format_checker
 
 
@@ -27,6 +28,8 @@ def _expected(error: ValidationError, level: Level) -> str:
             return "field present (the page's response example shows it; the envelope requires it)"
         return "field present and non-null (the page marks it Required)"
     if keyword == "format":
+        if error.validator_value == GSON_DATE_FORMAT:
+            return f"format {GSON_DATE_FORMAT!r}: Gson's default US date, e.g. 'Nov 14, 2017 10:20:57 PM'"
         return f"format {error.validator_value!r}"
     if keyword == "anyOf":
         # "value or null": name the non-null alternative, the one the reader cares about.
@@ -94,7 +97,7 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
     seen: dict[tuple[str, str, str], Finding] = {}
     counts: dict[tuple[str, str, str], int] = {}
     for f in findings:
-        normalised = _normalise_path(f.path)
+        normalised = normalise_path(f.path)
         key = (f.rule, normalised, f.expected)
         counts[key] = counts.get(key, 0) + 1
         seen.setdefault(key, f)
@@ -112,12 +115,6 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
             )
         out.append(f)
     return out
-
-
-def _normalise_path(path: str) -> str:
-    import re
-
-    return re.sub(r"\[\d+\]", "[*]", path)
 
 
 def _join(a: str, b: str) -> str:

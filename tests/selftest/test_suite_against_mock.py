@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.selftest.conftest import REPO
 from tests.selftest.suite_runner import SuiteRun, run_suite
 from zstack_contract.mock import DEVIATIONS
 
@@ -73,6 +74,7 @@ def test_suite_passes_on_the_conforming_mock(tmp_path: Path) -> None:
     assert "passed" in outcomes
     assert (tmp_path / "contract-report.html").exists()
     assert (tmp_path / "contract-junit.xml").exists()
+    assert not (REPO / ".hypothesis").exists()  # no cache or example database written into the checkout
 
 
 def test_strict_run_on_the_conforming_mock_fails_only_where_zstack_itself_does(conforming_strict: SuiteRun) -> None:
