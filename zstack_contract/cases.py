@@ -24,6 +24,31 @@ UNKNOWN_PARAM = "zstackContractUnknownParam"
 TAG_VALUES = ("zstack-contract::probe-a", "zstack-contract::probe-b")
 
 _VALIDATION_BASIS = "protocol notes §1 'Parameter validation': argerr → HTTP 503 SYS.1007"
+_NON_NUMERIC_BASIS = (
+    "protocol notes §1 'Number parsing': real ZStack answers HTTP 500 plain text 'For input string' here "
+    "(NumberFormatException escapes), which breaks this should-rule"
+)
+
+
+def invalid_argument(basis: str = _VALIDATION_BASIS) -> Expectation:
+    """Bad input: refused (must), with ZStack's 503 SYS.1007 (should)."""
+    return Expectation(Outcome.REFUSED, should_status=503, should_code=INVALID_ARGUMENT, basis=basis)
+
+
+def non_numeric() -> Expectation:
+    """A non-numeric value for an integer parameter (real ZStack breaks the should part: HTTP 500)."""
+    return invalid_argument(_NON_NUMERIC_BASIS)
+
+
+def duplicate_scalar(name: str) -> Expectation:
+    """A scalar given twice: ZStack's REST layer answers 400 plain text (should); must does not say."""
+    return Expectation(
+        Outcome.ANY,
+        should_status=400,
+        should_text=f"Invalid query parameter[{name}], only one value is allowed for the parameter but multiple "
+        "values found",
+        basis="protocol notes §1: a scalar given twice → HTTP 400 plain text",
+    )
 
 
 @dataclass(frozen=True)
@@ -80,7 +105,7 @@ def _with(query: tuple[tuple[str, str], ...], name: str, value: str) -> tuple[tu
 def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestCase]:
     """Each parameter rule the spec implies, applied to a request that is otherwise valid."""
     base = positive.query()
-    refused = Expectation(Outcome.REFUSED, should_status=503, should_code=INVALID_ARGUMENT, basis=_VALIDATION_BASIS)
+    refused = invalid_argument()
     cases: list[RequestCase] = []
     for param in api.spec.parameters:
         if param.location != "query":
@@ -96,20 +121,12 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                     f"non-integer-{name}",
                     "parameters",
                     _with(base, name, "abc"),
-                    Expectation(
-                        Outcome.REFUSED,
-                        should_status=503,
-                        should_code=INVALID_ARGUMENT,
-                        basis="protocol notes §1 'Number parsing': real ZStack answers HTTP 500 plain text "
-                        "'For input string' here (NumberFormatException escapes), which breaks this should-rule",
-                    ),
+                    non_numeric(),
                 )
             )
             low, high = _integer_bounds(api, name)
             range_basis = f"{_VALIDATION_BASIS}; range from {api.overlay.source or 'the overlay'}"
-            range_refused = Expectation(
-                Outcome.REFUSED, should_status=503, should_code=INVALID_ARGUMENT, basis=range_basis
-            )
+            range_refused = invalid_argument(range_basis)
             if low is not None:
                 cases.append(
                     RequestCase(f"below-range-{name}", "parameters", _with(base, name, str(low - 1)), range_refused)
@@ -148,13 +165,7 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                     f"duplicate-{name}",
                     "parameters",
                     (*base, (name, value)),
-                    Expectation(
-                        Outcome.ANY,
-                        should_status=400,
-                        should_text=f"Invalid query parameter[{name}], only one value is allowed for the parameter "
-                        "but multiple values found",
-                        basis="protocol notes §1: a scalar given twice → HTTP 400 plain text",
-                    ),
+                    duplicate_scalar(name),
                 )
             )
     if not positive.missing:

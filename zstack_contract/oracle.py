@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from zstack_contract.cases import INVALID_ARGUMENT
+from zstack_contract.cases import duplicate_scalar, invalid_argument, non_numeric
 from zstack_contract.checks import Expectation, Outcome
 from zstack_contract.contract import ApiContract
 
@@ -45,20 +45,9 @@ def expectation_for(api: ApiContract, pairs: Iterable[tuple[str, str]]) -> Expec
     properties: dict[str, dict[str, object]] = schema.get("properties", {})
     list_names = {name for name, prop in properties.items() if prop.get("type") == "array"}
     values, duplicates = _group(pairs, list_names)
-    refused = Expectation(
-        Outcome.REFUSED,
-        should_status=503,
-        should_code=INVALID_ARGUMENT,
-        basis=f"{_NOTES}; parameter validation (argerr → 503 SYS.1007)",
-    )
+    refused = invalid_argument(f"{_NOTES}; parameter validation (argerr → 503 SYS.1007)")
     if duplicates:
-        return Expectation(
-            Outcome.ANY,
-            should_status=400,
-            should_text=f"Invalid query parameter[{duplicates[0]}], only one value is allowed for the parameter "
-            "but multiple values found",
-            basis=f"{_NOTES}: a scalar given twice → HTTP 400 plain text",
-        )
+        return duplicate_scalar(duplicates[0])
     for name in schema.get("required", []):
         if name not in values:
             return refused
@@ -81,13 +70,7 @@ def expectation_for(api: ApiContract, pairs: Iterable[tuple[str, str]]) -> Expec
                 # ZStack truncates 8000.9 to 8000 (Double.valueOf(v).intValue()); a stricter server may refuse.
                 return Expectation(Outcome.ANY, basis=f"{_NOTES}: 'Number parsing' truncates decimals")
             else:
-                return Expectation(
-                    Outcome.REFUSED,
-                    should_status=503,
-                    should_code=INVALID_ARGUMENT,
-                    basis=f"{_NOTES}: a non-numeric value; real ZStack answers HTTP 500 plain text "
-                    "(NumberFormatException), which breaks this should-rule",
-                )
+                return non_numeric()
     return Expectation(
         Outcome.SUCCESS_OR_API_ERROR,
         basis="a valid query (per the derived request schema): 200 with a valid body, or a 503 ZStack envelope "
