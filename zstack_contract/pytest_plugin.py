@@ -132,6 +132,8 @@ def _set_metadata(config: pytest.Config, settings: Settings, catalog: list[ApiCo
     metadata["Contract level"] = settings.level
     metadata["Seed"] = str(settings.seed) if settings.seed is not None else "derandomized (fixed inputs)"
     metadata["Examples per property test"] = str(settings.examples)
+    metadata["Positive values"] = _positive_summary(settings)
+    metadata["Auth"] = _auth_summary(settings)
     metadata["Schema digests"] = ", ".join(f"{api.name}: {api.digest}" for api in catalog)
     metadata["Baseline"] = str(settings.baseline) if settings.baseline else "none"
     metadata["Date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -172,8 +174,23 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"contract level: {settings.level}; timeout {settings.timeout:g}s; "
         f"rate limit {settings.rate_limit:g}/s" + (" (none)" if not settings.rate_limit else ""),
         f"generation: seed {seed}; {settings.examples} examples per property test",
+        f"positive values: {_positive_summary(settings)}; auth: {_auth_summary(settings)}",
         f"schemas: {settings.schemas_dir} — {apis}",
     ]
+
+
+def _positive_summary(settings: Settings) -> str:
+    values = positive_defaults(settings)
+    return ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "none (positive calls are skipped)"
+
+
+def _auth_summary(settings: Settings) -> str:
+    """How the suite authenticates, never with what: the session and password stay out of every output."""
+    if settings.session is not None:
+        return "the session given with --zstack-session" + (
+            f" (and account {settings.account} for throwaway sessions)" if settings.account else ""
+        )
+    return f"login as {settings.account or 'admin (the mock default)'}"
 
 
 @pytest.fixture(scope="session")

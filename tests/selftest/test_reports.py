@@ -80,6 +80,7 @@ def test_no_secret_in_any_artifact(tmp_path: Path, recording_mock: tuple[MockZSt
         str(baseline),
         "--zstack-update-baseline",
         "-rA",
+        "-v",  # the report header too
         html=True,
     )
     assert run.returncode == 0, run.output
