@@ -84,6 +84,7 @@ def test_no_secret_in_any_artifact(tmp_path: Path, recording_mock: tuple[MockZSt
         html=True,
     )
     assert run.returncode == 0, run.output
+    assert "auth: the session given with --zstack-session (and account auditor" in run.output  # header scanned too
     secrets = {password, sha512_hex(password), *recorder.issued}
     assert session in secrets
     assert len(recorder.issued) >= 2  # the test's session, and the one the suite logs out
