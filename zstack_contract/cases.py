@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from zstack_contract.checks import Expectation, Outcome
 from zstack_contract.contract import ApiContract
+from zstack_contract.spec import Param
 
 INVALID_ARGUMENT = "SYS.1007"
 INVALID_SESSION = "ID.1001"
@@ -92,6 +93,11 @@ def _is_integer(api: ApiContract, name: str) -> bool:
 
 def _is_list(api: ApiContract, name: str) -> bool:
     return bool(api.request_schema["properties"][name].get("type") == "array")
+
+
+def list_parameter(api: ApiContract, param: Param) -> bool:
+    """A list parameter of the query string (repeated or indexed keys on the wire)."""
+    return param.location == "query" and _is_list(api, param.name)
 
 
 def _without(query: tuple[tuple[str, str], ...], name: str) -> tuple[tuple[str, str], ...]:

@@ -62,6 +62,10 @@ RULES: dict[str, tuple[Level, str]] = {
     "request.zstack-error": (Level.SHOULD, "a refusal carries the status and code ZStack answers (protocol notes)"),
     "request.no-plain-500": (Level.SHOULD, "bad input is answered with a ZStack error, not HTTP 500 plain text"),
     "request.should-accept": (Level.SHOULD, "an input ZStack accepts (protocol notes) is answered 200"),
+    "request.list-encodings-agree": (
+        Level.SHOULD,
+        "a list sent as repeated keys (k=a&k=b) and as indexed keys (k.0=a&k.1=b) gets the same answer",
+    ),
 }
 
 

@@ -21,6 +21,7 @@ FAMILY_OF_MODULE = {
     "test_response_shape": "shape",
     "test_examples": "examples",
     "test_generated": "generated",
+    "test_list_encodings": "parameters",
 }
 
 

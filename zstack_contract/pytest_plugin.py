@@ -15,7 +15,7 @@ import pytest
 
 from zstack_contract import __version__
 from zstack_contract.baseline import Baseline, BaselineError
-from zstack_contract.cases import RequestCase, auth_cases, parameter_cases, positive_values
+from zstack_contract.cases import RequestCase, auth_cases, list_parameter, parameter_cases, positive_values
 from zstack_contract.contract import ApiContract, load_catalog
 from zstack_contract.judge import Judge, finish_report
 from zstack_contract.mock import UnknownDeviationError
@@ -239,6 +239,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(("api", "param_case"), _cases_for(config, parameter_cases))
     elif "auth_case" in metafunc.fixturenames:
         metafunc.parametrize(("api", "auth_case"), _cases_for(config, auth_cases))
+    elif "list_param" in metafunc.fixturenames:
+        pairs = [(api, p.name) for api in config.stash[CATALOG] for p in api.spec.parameters if list_parameter(api, p)]
+        metafunc.parametrize(("api", "list_param"), pairs, ids=[f"{api.name}-{name}" for api, name in pairs])
     elif "api" in metafunc.fixturenames:
         catalog = config.stash[CATALOG]
         metafunc.parametrize("api", catalog, ids=[api.name for api in catalog])
