@@ -1,7 +1,9 @@
 """A metamorphic property schemathesis cannot state: both of ZStack's list encodings mean the same request.
 
 For any list of values, ``k=a&k=b`` and ``k.0=a&k.1=b`` must get the same status and the same body
-(protocol notes §1). Each answer is also checked on its own like any valid request.
+(protocol notes §1). Each answer must also be an acceptance (200, or a 503 envelope), never a server error.
+The body's shape is left to the shape and generated tests: judging it here too would fail this property on
+every example of a shape deviation and make hypothesis shrink it for nothing.
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ def test_list_encodings_agree(
         headers=headers,
     )
     case = f"list-encodings-{list_param}"
-    findings = check_exchange(api, case, repeated, VALID) + check_exchange(api, case, indexed, VALID)
+    findings = [
+        f
+        for exchange in (repeated, indexed)
+        for f in check_exchange(api, case, exchange, VALID)
+        if f.rule.startswith("request.")
+    ]
     same = repeated.status == indexed.status and parse_json(repeated.text) == parse_json(indexed.text)
     if not same:
         findings.append(
