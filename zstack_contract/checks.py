@@ -7,14 +7,14 @@ hygiene. :func:`check_exchange` never raises on a bad answer; it returns finding
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from zstack_contract.client import Exchange
 from zstack_contract.contract import ApiContract
 from zstack_contract.findings import Finding, Level, excerpt
-from zstack_contract.validation import dedupe, parse_json, schema_findings
+from zstack_contract.validation import dedupe, schema_findings
 
 SYNC_SUCCESS = 200
 API_FAILURE = 503
@@ -80,8 +80,7 @@ def _alias_note(api: ApiContract, body: Any, f: Finding) -> Finding:
         return f
     for documented, alias in api.overlay.aliases.items():
         if f.path == f"$.{documented}" and alias.get("wireName") in body:
-            note = f"the server sends '{alias['wireName']}' instead: {alias.get('source', '')}"
-            return Finding(f.api, f.rule, f.level, f.path, f.expected, f.actual, note, f.case)
+            return replace(f, note=f"the server sends '{alias['wireName']}' instead: {alias.get('source', '')}")
     return f
 
 
@@ -89,7 +88,7 @@ def body_findings(api: ApiContract, case: str, ex: Exchange) -> list[Finding]:
     """Shape rules for whatever came back, whatever was expected."""
     name = api.name
     out: list[Finding] = []
-    is_json, body = parse_json(ex.text)
+    is_json, body = ex.parsed
     if ex.status in (SYNC_SUCCESS, API_FAILURE):
         if not is_json or not isinstance(body, dict):
             out.append(
@@ -109,16 +108,20 @@ def body_findings(api: ApiContract, case: str, ex: Exchange) -> list[Finding]:
                 )
             )
     if ex.status == SYNC_SUCCESS:
-        must = schema_findings(body, api.response_validator, api=name, rule="response.shape", level=Level.MUST)
-        out += [_alias_note(api, body, _with_case(f, case)) for f in dedupe(must)]
+        must = schema_findings(
+            body, api.response_validator, api=name, rule="response.shape", level=Level.MUST, case=case
+        )
+        out += [_alias_note(api, body, f) for f in dedupe(must)]
         if not must:
-            should = schema_findings(
-                body, api.should_validator, api=name, rule="response.required-fields", level=Level.SHOULD
+            out += dedupe(
+                schema_findings(
+                    body, api.should_validator, api=name, rule="response.required-fields", level=Level.SHOULD, case=case
+                )
             )
-            out += [_with_case(f, case) for f in dedupe(should)]
     elif ex.status == API_FAILURE:
-        errors = schema_findings(body, api.error_validator, api=name, rule="error.envelope", level=Level.MUST)
-        out += [_with_case(f, case) for f in dedupe(errors)]
+        out += dedupe(
+            schema_findings(body, api.error_validator, api=name, rule="error.envelope", level=Level.MUST, case=case)
+        )
     elif 200 <= ex.status < 300 and api.spec.sync:
         out.append(
             finding(name, case, "response.sync-status", "$", "HTTP 200 for a synchronous API", f"HTTP {ex.status}")
@@ -126,17 +129,13 @@ def body_findings(api: ApiContract, case: str, ex: Exchange) -> list[Finding]:
     return out
 
 
-def _with_case(f: Finding, case: str) -> Finding:
-    return Finding(f.api, f.rule, f.level, f.path, f.expected, f.actual, f.note, case)
-
-
 def _carries_result(api: ApiContract, ex: Exchange) -> bool:
-    is_json, body = parse_json(ex.text)
+    is_json, body = ex.parsed
     return is_json and isinstance(body, dict) and any(k in body for k in api.result_fields)
 
 
 def _error_code(ex: Exchange) -> str | None:
-    is_json, body = parse_json(ex.text)
+    is_json, body = ex.parsed
     if is_json and isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict) and isinstance(error.get("code"), str):

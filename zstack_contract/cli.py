@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from zstack_contract.derive import DeriveError, derive_all
+from zstack_contract.derive import DeriveError, stale_files
 from zstack_contract.importer import DocPageError, import_doc_page
 from zstack_contract.spec import dump_json
 
@@ -15,12 +15,10 @@ DEFAULT_SCHEMAS = Path("schemas")
 
 
 def _write_derived(schemas_dir: Path) -> list[Path]:
-    written = []
-    for path, text in derive_all(schemas_dir).items():
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
-    return written
+    stale = stale_files(schemas_dir)
+    for path, text in stale.items():
+        path.write_text(text, encoding="utf-8")
+    return list(stale)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -46,11 +44,7 @@ def cmd_derive(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    stale = [
-        path
-        for path, text in derive_all(args.schemas).items()
-        if not path.exists() or path.read_text(encoding="utf-8") != text
-    ]
+    stale = list(stale_files(args.schemas))
     for path in stale:
         print(f"stale: {path} differs from what its spec derives", file=sys.stderr)
     if stale:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
 
@@ -85,6 +86,14 @@ class Exchange:
     text: str
     elapsed: float
     secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @cached_property
+    def parsed(self) -> tuple[bool, Any]:
+        """(is JSON, value) of the body, parsed once however many rules look at it."""
+        try:
+            return True, json.loads(self.text)
+        except ValueError:
+            return False, None
 
     @property
     def content_type(self) -> str | None:

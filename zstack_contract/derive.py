@@ -305,6 +305,15 @@ def api_dirs(schemas_dir: Path) -> list[Path]:
     return sorted(p.parent for p in schemas_dir.glob("*/spec.json"))
 
 
+def stale_files(schemas_dir: Path) -> dict[Path, str]:
+    """Derived files that are missing or differ from what their spec derives, with the text they must have."""
+    return {
+        path: text
+        for path, text in derive_all(schemas_dir).items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    }
+
+
 def derive_all(schemas_dir: Path) -> dict[Path, str]:
     """Every derived file under ``schemas_dir`` with the exact text it must have."""
     out: dict[Path, str] = {}

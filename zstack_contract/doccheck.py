@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from zstack_contract.contract import ApiContract
 from zstack_contract.derive import is_null_by_design
@@ -25,8 +26,8 @@ def example_must_findings(api: ApiContract) -> list[Finding]:
     return [_as(f, f.level, EXAMPLE_CASE) for f in dedupe(findings)]
 
 
-def _as(f: Finding, level: Level, case: str, rule: str | None = None, note: str | None = None) -> Finding:
-    return Finding(f.api, rule or f.rule, level, f.path, f.expected, f.actual, f.note if note is None else note, case)
+def _as(f: Finding, level: Level, case: str, note: str | None = None) -> Finding:
+    return replace(f, level=level, case=case, note=f.note if note is None else note)
 
 
 def example_should(api: ApiContract) -> list[Finding]:

@@ -12,7 +12,7 @@ from zstack_contract.findings import Finding
 from zstack_contract.results import CheckRecord
 from zstack_contract.settings import Settings
 from zstack_contract.stash import BASELINE, EXAMPLES, FAILURE, PENDING, RECORD, SETTINGS
-from zstack_contract.verdict import Status, Verdict, decide, render
+from zstack_contract.verdict import Status, Verdict, decide, headline, render
 
 # Test module → check family, for records of tests that ended without reaching the judge (errors, crashes).
 FAMILY_OF_MODULE = {
@@ -64,12 +64,7 @@ class Judge:
         if verdict.status is Status.FAILED:
             pytest.fail(message, pytrace=False)
         if verdict.status is not Status.PASSED:
-            first = verdict.findings[0]
-            label = {Status.REPORTED: "SHOULD (not gating)", Status.DOC: "DOC FINDING", Status.BASELINED: "BASELINED"}
-            pytest.xfail(
-                f"{label[verdict.status]}: {first.rule} at {first.path}: expected {first.expected}; got {first.actual}"
-                + (f" (+{len(verdict.findings) - 1} more)" if len(verdict.findings) > 1 else "")
-            )
+            pytest.xfail(headline(verdict))
         return verdict
 
     def collect(
@@ -163,11 +158,6 @@ def report_pending(item: pytest.Item, report: pytest.TestReport) -> None:
     record.findings = list(verdict.findings)
     record.message = render(verdict, evidence)
     record.evidence = next(iter(pending.values()))[1].to_json()
-    first = findings[0]
     report.outcome = "skipped"
-    report.wasxfail = (
-        f"{'BASELINED' if verdict.status is Status.BASELINED else 'SHOULD (not gating)'}: {first.rule} at "
-        f"{first.path} ({first.case}): expected {first.expected}; got {first.actual}"
-        + (f" (+{len(findings) - 1} more)" if len(findings) > 1 else "")
-    )
+    report.wasxfail = headline(verdict)
     report.sections.append(("zstack-contract findings", record.message))

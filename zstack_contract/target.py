@@ -94,7 +94,8 @@ def open_target(settings: Settings) -> Target:
             ) from exc
         if settings.session is not None:
             check = client.send("GET", f"/zstack/v1/accounts/sessions/{settings.session}/valid")
-            if check.status == 200 and '"valid":false' in check.text.replace(" ", ""):
+            is_json, body = check.parsed
+            if check.status == 200 and is_json and isinstance(body, dict) and body.get("valid") is False:
                 raise TargetError(
                     "the session given with --zstack-session (ZSTACK_SESSION) is not valid on "
                     f"{base_url}: log in again, or pass --zstack-account/--zstack-password instead"

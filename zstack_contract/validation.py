@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -60,7 +61,14 @@ def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 def schema_findings(
-    instance: Any, validator: Draft202012Validator, *, api: str, rule: str, level: Level, note: str = ""
+    instance: Any,
+    validator: Draft202012Validator,
+    *,
+    api: str,
+    rule: str,
+    level: Level,
+    note: str = "",
+    case: str = "",
 ) -> list[Finding]:
     """One finding per validation error, in document order; ``required`` errors point at the missing field."""
     findings = []
@@ -80,6 +88,7 @@ def schema_findings(
                 expected=_expected(error, level),
                 actual=_actual(error),
                 note=note,
+                case=case,
             )
         )
     return findings
@@ -101,20 +110,10 @@ def dedupe(findings: Iterable[Finding]) -> list[Finding]:
         key = (f.rule, normalised, f.expected)
         counts[key] = counts.get(key, 0) + 1
         seen.setdefault(key, f)
-    out = []
-    for key, f in seen.items():
-        if counts[key] > 1:
-            f = Finding(
-                f.api,
-                f.rule,
-                f.level,
-                f.path,
-                f.expected,
-                f.actual,
-                _join(f.note, f"and {counts[key] - 1} more like it at {key[1]}"),
-            )
-        out.append(f)
-    return out
+    return [
+        replace(f, note=_join(f.note, f"and {counts[key] - 1} more like it at {key[1]}")) if counts[key] > 1 else f
+        for key, f in seen.items()
+    ]
 
 
 def _join(a: str, b: str) -> str:

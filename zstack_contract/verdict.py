@@ -57,6 +57,20 @@ def decide(
     return Verdict(status, tuple(gating), tuple(reported + docs), tuple(baselined))
 
 
+_LABELS = {Status.REPORTED: "SHOULD (not gating)", Status.DOC: "DOC FINDING", Status.BASELINED: "BASELINED"}
+
+
+def headline(verdict: Verdict) -> str:
+    """One line for a non-gating outcome (the xfail reason): label, first finding, how many more."""
+    first = verdict.findings[0]
+    case = f" ({first.case})" if first.case else ""
+    more = f" (+{len(verdict.findings) - 1} more)" if len(verdict.findings) > 1 else ""
+    return (
+        f"{_LABELS[verdict.status]}: {first.rule} at {first.path}{case}: expected {first.expected}; "
+        f"got {first.actual}{more}"
+    )
+
+
 def render(verdict: Verdict, evidence: str) -> str:
     """The message a person reads: every finding, then the request and response that produced them."""
     blocks: list[str] = []
