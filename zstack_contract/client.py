@@ -12,8 +12,10 @@ import json
 import shlex
 import threading
 import time
+import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +23,7 @@ from urllib.parse import urlencode
 import requests
 
 from zstack_contract.findings import excerpt
+from zstack_contract.secret import Secret
 
 SESSION_PLACEHOLDER = "{sessionUuid}"
 LOGIN_PATH = "/zstack/v1/accounts/login"
@@ -29,6 +32,15 @@ VERSION_PATH = "/zstack/v1/management-nodes/actions"
 
 # The only non-GET calls the suite makes: they create or end the suite's own session or read the version.
 _SAFE_WRITES = (("PUT", LOGIN_PATH), ("PUT", VERSION_PATH), ("DELETE", SESSIONS_PATH))
+
+
+class Auth(Enum):
+    """What a request authenticates with; the header itself is built inside :meth:`ZStackClient.send` only."""
+
+    SESSION = "session"  # the run's own session: OAuth <session>
+    NONE = "none"  # no Authorization header
+    WRONG_SCHEME = "scheme"  # Bearer <session>: a scheme ZStack does not accept
+    UNKNOWN_SESSION = "unknown-session"  # OAuth <a random uuid no node issued>
 
 
 class UnsafeRequestError(RuntimeError):
@@ -141,12 +153,12 @@ class ZStackClient:
         *,
         timeout: float,
         rate_limit: float = 0.0,
-        session_uuid: str | None = None,
+        session: Secret | None = None,
         allow_writes: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.session_uuid = session_uuid
+        self.session = session
         self.allow_writes = allow_writes
         self.limiter = RateLimiter(rate_limit)
         self.http = requests.Session()
@@ -154,8 +166,8 @@ class ZStackClient:
         self.requests_sent = 0
         self._secrets: set[str] = set()
         self._count_lock = threading.Lock()
-        if session_uuid:
-            self._secrets.add(session_uuid)
+        if session:
+            self._secrets.add(session.reveal())
 
     def close(self) -> None:
         self.http.close()
@@ -167,11 +179,17 @@ class ZStackClient:
     def secrets(self) -> tuple[str, ...]:
         return tuple(sorted(self._secrets, key=len, reverse=True))
 
-    def auth_header(self, session_uuid: str | None = None) -> dict[str, str]:
-        uuid = session_uuid or self.session_uuid
-        if uuid is None:
+    def _authorization(self, auth: Auth | Secret) -> str | None:
+        if auth is Auth.NONE:
+            return None
+        if auth is Auth.UNKNOWN_SESSION:
+            return f"OAuth {uuidlib.uuid4().hex}"
+        session = auth if isinstance(auth, Secret) else self.session
+        if session is None:
             raise RuntimeError("no session: log in first or pass --zstack-session")
-        return {"Authorization": f"OAuth {uuid}"}
+        self._secrets.add(session.reveal())
+        scheme = "Bearer" if auth is Auth.WRONG_SCHEME else "OAuth"
+        return f"{scheme} {session.reveal()}"
 
     def _check_safe(self, method: str, path: str) -> None:
         if method in ("GET", "HEAD") or self.allow_writes:
@@ -189,16 +207,23 @@ class ZStackClient:
         path: str,
         *,
         query: Sequence[tuple[str, str]] = (),
+        auth: Auth | Secret = Auth.SESSION,
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
         raw_body: str | None = None,
     ) -> Exchange:
-        """Send one request. ``query`` is a list of pairs so repeated and indexed keys go out as written."""
+        """Send one request. ``query`` is a list of pairs so repeated and indexed keys go out as written.
+
+        ``headers`` are extra, non-secret headers; authorization comes only from ``auth``.
+        """
         self._check_safe(method, path)
         body = raw_body
         if json_body is not None:
             body = json.dumps(json_body)
-        sent_headers = dict(headers or {})
+        sent_headers = {k: v for k, v in (headers or {}).items() if k.lower() != "authorization"}
+        authorization = self._authorization(auth)
+        if authorization is not None:
+            sent_headers["Authorization"] = authorization
         if body is not None:
             sent_headers.setdefault("Content-Type", "application/json;charset=UTF-8")
         url = self.base_url + path
@@ -232,14 +257,17 @@ class ZStackClient:
             secrets=self.secrets,
         )
 
-    def login(self, account: str, password: str) -> str:
+    def login(self, account: str, password: Secret) -> Secret:
         """Log in with a plain-text password (SHA-512 hex on the wire); returns the session uuid."""
-        hashed = sha512_hex(password)
-        self._secrets.update({password, hashed})
+        hashed = sha512_hex(password.reveal())
+        self._secrets.add(hashed)
         exchange = self.send(
-            "PUT", LOGIN_PATH, json_body={"logInByAccount": {"accountName": account, "password": hashed}}
+            "PUT",
+            LOGIN_PATH,
+            auth=Auth.NONE,
+            json_body={"logInByAccount": {"accountName": account, "password": hashed}},
         )
-        return self.session_from_login(exchange, account)
+        return Secret(self.session_from_login(exchange, account))
 
     def session_from_login(self, exchange: Exchange, account: str) -> str:
         try:
@@ -255,13 +283,13 @@ class ZStackClient:
         self._secrets.add(uuid)
         return uuid
 
-    def logout(self, session_uuid: str) -> Exchange:
-        self._secrets.add(session_uuid)
-        return self.send("DELETE", SESSIONS_PATH + session_uuid)
+    def logout(self, session: Secret) -> Exchange:
+        self._secrets.add(session.reveal())
+        return self.send("DELETE", SESSIONS_PATH + session.reveal(), auth=Auth.NONE)
 
     def get_version(self) -> str | None:
         """GetVersion needs no session; None when the node does not answer it as documented."""
-        exchange = self.send("PUT", VERSION_PATH, json_body={"getVersion": {}})
+        exchange = self.send("PUT", VERSION_PATH, auth=Auth.NONE, json_body={"getVersion": {}})
         try:
             version = json.loads(exchange.text).get("version")
         except (ValueError, AttributeError):

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from zstack_contract.secret import Secret
+
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_LIVE_RATE = 10.0  # requests per second against a real cloud
 DEFAULT_EXAMPLES = 25
@@ -140,9 +142,9 @@ OPTIONS: tuple[OptionSpec, ...] = (
 @dataclass(frozen=True)
 class Settings:
     url: str | None
-    session: str | None = field(repr=False)
+    session: Secret | None = field(repr=False)
     account: str | None
-    password: str | None = field(repr=False)
+    password: Secret | None = field(repr=False)
     positive_params: Mapping[str, str]
     strict: bool
     timeout: float
@@ -249,9 +251,9 @@ def resolve(cli: Getter, env: Mapping[str, str] | None = None, *, rootdir: Path)
         raise SettingsError("--zstack-update-baseline needs --zstack-baseline FILE to know where to write")
     return Settings(
         url=url,
-        session=raw["zstack_session"],
+        session=None if raw["zstack_session"] is None else Secret(raw["zstack_session"]),
         account=raw["zstack_account"],
-        password=raw["zstack_password"],
+        password=None if raw["zstack_password"] is None else Secret(raw["zstack_password"]),
         positive_params=positive,
         strict=bool(raw["zstack_strict"]),
         timeout=_number(spec["zstack_timeout"], raw["zstack_timeout"], float, DEFAULT_TIMEOUT, 0.001),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from zstack_contract.client import LoginRejectedError, TargetUnreachableError, ZStackClient
+from zstack_contract.client import Auth, LoginRejectedError, TargetUnreachableError, ZStackClient
 from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, SEEDED_IMAGE_STORE_URL, MockZStack
+from zstack_contract.secret import Secret
 from zstack_contract.settings import Settings
 
 
@@ -20,8 +21,8 @@ class Target:
     version: str | None
     mock: MockZStack | None = None
     account: str | None = None
-    password: str | None = field(default=None, repr=False)
-    owned_sessions: list[str] = field(default_factory=list, repr=False)
+    password: Secret | None = field(default=None, repr=False)
+    owned_sessions: list[Secret] = field(default_factory=list, repr=False)
 
     @property
     def url(self) -> str:
@@ -38,7 +39,7 @@ class Target:
     def can_login(self) -> bool:
         return self.account is not None and self.password is not None
 
-    def new_session(self) -> str:
+    def new_session(self) -> Secret:
         """A throwaway session of the suite's own (never the user's --zstack-session, which it must not end)."""
         if self.account is None or self.password is None:
             raise TargetError("needs --zstack-account/--zstack-password to create a session of its own")
@@ -71,17 +72,17 @@ def open_target(settings: Settings) -> Target:
     """Start or reach the node, read its version, log in. Raises TargetError with one actionable message."""
     mock: MockZStack | None = None
     account: str | None
-    password: str | None
+    password: Secret | None
     if settings.url is None:
         mock = MockZStack(deviations=settings.deviations)
         mock.start()
         base_url = mock.url
-        account, password = settings.account or ADMIN_ACCOUNT, settings.password or ADMIN_PASSWORD
+        account, password = settings.account or ADMIN_ACCOUNT, settings.password or Secret(ADMIN_PASSWORD)
     else:
         base_url = settings.url
         account, password = settings.account, settings.password
     client = ZStackClient(
-        base_url, timeout=settings.timeout, rate_limit=settings.rate_limit, session_uuid=settings.session
+        base_url, timeout=settings.timeout, rate_limit=settings.rate_limit, session=settings.session
     )
     target = Target(settings, client, None, mock, account, password)
     try:
@@ -93,7 +94,9 @@ def open_target(settings: Settings) -> Target:
                 "that the node is up and that this machine can reach it"
             ) from exc
         if settings.session is not None:
-            check = client.send("GET", f"/zstack/v1/accounts/sessions/{settings.session}/valid")
+            check = client.send(
+                "GET", f"/zstack/v1/accounts/sessions/{settings.session.reveal()}/valid", auth=Auth.NONE
+            )
             is_json, body = check.parsed
             if check.status == 200 and is_json and isinstance(body, dict) and body.get("valid") is False:
                 raise TargetError(
@@ -102,7 +105,7 @@ def open_target(settings: Settings) -> Target:
                 )
         else:
             try:
-                client.session_uuid = target.new_session()
+                client.session = target.new_session()
             except LoginRejectedError as exc:
                 raise TargetError(f"{exc}. Check --zstack-account / --zstack-password") from exc
     except BaseException:

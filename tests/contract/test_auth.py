@@ -8,21 +8,22 @@ import pytest
 
 from zstack_contract.cases import RequestCase
 from zstack_contract.checks import Expectation, Outcome, check_exchange, finding
-from zstack_contract.client import LOGIN_PATH, sha512_hex
+from zstack_contract.client import LOGIN_PATH, Auth, sha512_hex
 from zstack_contract.contract import ApiContract
 from zstack_contract.judge import Judge
+from zstack_contract.secret import Secret
 from zstack_contract.stash import CATALOG
 from zstack_contract.target import Target
 from zstack_contract.validation import parse_json
 
 
-def _auth_headers(case: RequestCase, zstack: Target) -> dict[str, str]:
+def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
     if case.auth == "none":
-        return {}
+        return Auth.NONE
     if case.auth == "scheme":
-        return {"Authorization": f"Bearer {zstack.client.session_uuid}"}
+        return Auth.WRONG_SCHEME
     if case.auth == "unknown-session":
-        return {"Authorization": f"OAuth {uuid.uuid4().hex}"}
+        return Auth.UNKNOWN_SESSION
     if case.auth == "logged-out":
         if not zstack.can_login:
             pytest.skip(
@@ -32,16 +33,14 @@ def _auth_headers(case: RequestCase, zstack: Target) -> dict[str, str]:
         session = zstack.new_session()
         logout = zstack.client.logout(session)
         assert logout.status == 200, f"logout of the suite's own session failed:\n{logout.describe()}"
-        return zstack.client.auth_header(session)
+        return session
     raise AssertionError(f"unknown auth mode {case.auth!r}")
 
 
 def test_request_without_valid_session_refused(
     api: ApiContract, auth_case: RequestCase, zstack: Target, judge: Judge
 ) -> None:
-    exchange = zstack.client.send(
-        api.spec.method, api.spec.path, query=auth_case.query, headers=_auth_headers(auth_case, zstack)
-    )
+    exchange = zstack.client.send(api.spec.method, api.spec.path, query=auth_case.query, auth=_auth(auth_case, zstack))
     findings = check_exchange(api, f"auth:{auth_case.id}", exchange, auth_case.expectation)
     judge(api, "auth", auth_case.id, findings, [exchange], rule=f"auth.{auth_case.id}")
 
@@ -53,7 +52,10 @@ def test_login_with_wrong_password_refused(zstack: Target, judge: Judge, pytestc
         pytest.skip("needs --zstack-account to try a wrong password for it")
     wrong = sha512_hex(f"zstack-contract-wrong-{uuid.uuid4().hex}")
     exchange = zstack.client.send(
-        "PUT", LOGIN_PATH, json_body={"logInByAccount": {"accountName": zstack.account, "password": wrong}}
+        "PUT",
+        LOGIN_PATH,
+        auth=Auth.NONE,
+        json_body={"logInByAccount": {"accountName": zstack.account, "password": wrong}},
     )
     expectation = Expectation(
         Outcome.REFUSED,

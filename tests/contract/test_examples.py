@@ -6,6 +6,7 @@ import pytest
 
 from zstack_contract.cases import documented_request_query, parse_curl, positive_values
 from zstack_contract.checks import Expectation, Outcome, check_exchange
+from zstack_contract.client import Auth
 from zstack_contract.contract import ApiContract
 from zstack_contract.doccheck import DOC_CHECKS, EXAMPLE_CASE, example_must_findings
 from zstack_contract.judge import Judge
@@ -35,8 +36,9 @@ def test_documented_request_replayed(api: ApiContract, zstack: Target, zstack_se
     missing = [p.name for p in api.spec.parameters if p.required and p.name not in dict(query)]
     if missing:
         pytest.skip(f"{api.name}: the example's placeholder(s) {', '.join(missing)} need a value: pass --zstack-param")
-    headers = {k: v.replace("{sessionUuid}", zstack.client.session_uuid or "") for k, v in curl.headers.items()}
-    exchange = zstack.client.send(curl.method, curl.path, query=query, headers=headers)
+    # The example's 'Authorization: OAuth {sessionUuid}' becomes the run's session (built by the client only).
+    auth = Auth.SESSION if "Authorization" in curl.headers else Auth.NONE
+    exchange = zstack.client.send(curl.method, curl.path, query=query, auth=auth, headers=curl.headers)
     expectation = Expectation(
         Outcome.SUCCESS_OR_API_ERROR,
         basis=f"the page's curl example (placeholders left out: {', '.join(dropped) or 'none'})",

@@ -106,7 +106,7 @@ def test_bad_option_values_say_what_to_do(options: dict[str, object], message: s
 def test_environment_variables_are_the_fallback(tmp_path: Path) -> None:
     env = {
         "ZSTACK_URL": "http://mn:8080/zstack",
-        "ZSTACK_SESSION": "abc",
+        "ZSTACK_SESSION": "0123456789abcdef0123456789abcdef",
         "ZSTACK_STRICT": "true",
         "ZSTACK_MOCK_DEVIATION": "",
         "ZSTACK_PARAMS": "a=1, b=2",
@@ -115,7 +115,9 @@ def test_environment_variables_are_the_fallback(tmp_path: Path) -> None:
     settings = resolve(
         lambda name: [] if name in ("zstack_param", "zstack_mock_deviation") else None, env=env, rootdir=tmp_path
     )
-    assert (settings.url, settings.session, settings.strict, settings.rate_limit) == ("http://mn:8080", "abc", True, 3)
+    assert settings.session is not None
+    assert settings.session.reveal() == "0123456789abcdef0123456789abcdef"
+    assert (settings.url, settings.strict, settings.rate_limit) == ("http://mn:8080", True, 3)
     assert dict(settings.positive_params) == {"a": "1", "b": "2"}
 
 
