@@ -352,12 +352,17 @@ def _read_request_inputs(page: _Page, start: int, end: int) -> list[tuple[str, _
         assert section.heading is not None  # only the lead section has none
         title = section.heading.text.strip()
         if title in seen:
-            raise page.error(section.heading.number, f"section {title!r} appears twice (first at line {seen[title]})")
+            raise page.error(
+                section.heading.number,
+                f"expected each section once, found {title!r} again (first at line {seen[title]})",
+            )
         seen[title] = section.heading.number
         if title == NO_PARAMETERS:
             if len(headed) > 1:
                 others = ", ".join(repr(s.heading.text.strip()) for s in headed if s is not section and s.heading)
-                raise page.error(section.heading.number, f"the page says {NO_PARAMETERS!r} but also lists {others}")
+                raise page.error(
+                    section.heading.number, f"expected no parameter section with {NO_PARAMETERS!r}, found {others}"
+                )
             _expect_empty(page, section, f"nothing after {NO_PARAMETERS!r}")
             continue
         listed.extend(_read_parameter_section(page, section, title))
@@ -401,7 +406,7 @@ def _read_responses(page: _Page, start: int, end: int) -> _Responses:
         assert block.heading is not None  # only the lead section has none
         name = block.heading.text.strip()
         if name in texts:
-            raise page.error(block.heading.number, f"block {name!r} appears twice")
+            raise page.error(block.heading.number, f"expected each block once, found {name!r} again")
         texts[name] = _json_block(page, block.start, block.end, f"under {name!r}")
     return _Responses(status, description.text.strip(), fields, texts)
 
@@ -469,7 +474,8 @@ def _place_parameters(page: _Page, listed: Sequence[tuple[str, _Node]], endpoint
         b = node.bullet
         if b.name in first_line:
             raise page.error(
-                b.line.number, f"parameter {b.name!r} is listed twice (first at line {first_line[b.name]})"
+                b.line.number,
+                f"expected each parameter once, found {b.name!r} again (first at line {first_line[b.name]})",
             )
         first_line[b.name] = b.line.number
         location = section_location
