@@ -5,6 +5,11 @@ method, group, since-version, sync mode and auth flag together, bullet lists of 
 (name and type also run together, e.g. ``registryPortint``), the endpoint, the operation id, a curl request
 example and a JSON response example. Anything the importer does not recognise is an error naming the file and
 line, never a silent guess.
+
+The page is read by landmarks in order ("Request Inputs", "Responses", "Endpoint", "Operation ID", "Request
+Example", "Response Example", "Change History"); everything before "Request Inputs" is portal navigation. Inside
+a region each unindented line is a section heading and is read by its role (REQUEST_SECTIONS, NO_PARAMETERS,
+RESPONSE_BLOCKS), so a heading the portal invents tomorrow is reported as such, not as a malformed bullet.
 """
 
 from __future__ import annotations
