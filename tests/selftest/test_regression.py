@@ -325,7 +325,7 @@ def test_html_escapes_everything_it_copies():
     assert "<script" not in page
     assert "<b>" not in page
     assert "<i>" not in page
-    assert "HTTP 500: &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "HTTP 500: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "t::x[&lt;script&gt;" in page
 
 
@@ -381,7 +381,7 @@ def test_rows_carry_every_column_and_the_test_id():
     new_table = page.split('id="new"', 1)[1].split('id="fixed"', 1)[0]
     for cell in (API, "positive-call", "response.shape", "must (gating)", "<code>$.infos</code>", "field present"):
         assert f"<td>{cell}" in new_table
-    assert "<td>&#x27;infos&#x27; absent</td>" in new_table
+    assert "<td>&#39;infos&#39; absent</td>" in new_table
     assert f"<code>{SHAPE_TEST}</code>" in new_table
 
 
