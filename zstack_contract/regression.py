@@ -277,7 +277,9 @@ def _occurrences(records: Iterable[Mapping[str, Any]], *, strict: bool) -> dict[
     by_key: dict[str, list[tuple[Mapping[str, Any], Mapping[str, Any]]]] = {}
     for record in sorted(records, key=lambda r: str(r["test"])):
         for finding in record.get("findings", []):
-            key = f"{finding['api']}|{finding.get('case', '')}|{finding['rule']}|{finding['path']}"
+            # The finding's own identity (list indices normalised), the one baselines use: a finding that moves
+            # from $.infos[0].size to $.infos[2].size is the same finding.
+            key = finding_key(*(str(finding.get(name, "")) for name in ("api", "case", "rule", "path")))
             by_key.setdefault(key, []).append((record, finding))
     return {key: _occurrence(pairs, strict=strict) for key, pairs in by_key.items()}
 

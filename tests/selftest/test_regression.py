@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.selftest.conftest import REPO
 from tests.selftest.suite_runner import run_suite
+from zstack_contract.cli import main as cli_main
 from zstack_contract.findings import Finding, Level
 from zstack_contract.regression import (
     CAVEAT_MASKED,
@@ -132,9 +137,18 @@ def test_findings_are_classified_by_key(before, after, new, fixed, unchanged):
 
 
 def test_identity_is_the_findings_own_key():
-    f = Finding(api=API, rule="response.shape", level=Level.MUST, path="$.infos", expected="e", actual="a", case="c")
-    diff = diff_runs(run(), run(record("t::x", f.to_json())))
-    assert [o.key for o in diff.new] == [f.key]
+    # Which list item breaks a rule depends on the data: the finding moved, it is neither new nor fixed.
+    first = Finding(
+        api=API, rule="response.shape", level=Level.MUST, path="$.infos[0].size", expected="e", actual="a", case="c"
+    )
+    moved = replace(first, path="$.infos[2].size")
+    assert first.key == moved.key  # the oracle: the key baselines use
+    diff = diff_runs(run(record("t::x", first.to_json())), run(record("t::x", moved.to_json())))
+    assert (diff.new, diff.fixed) == ((), ())
+    assert [o.key for o in diff.unchanged] == [first.key]
+    assert [o.path for o in diff.unchanged] == ["$.infos[2].size"]  # the after-run's values are shown
+    both = diff_runs(run(), run(record("t::x", first.to_json(), moved.to_json())))
+    assert [o.key for o in both.new] == [first.key]  # two items breaking one rule: one finding
 
 
 @pytest.mark.parametrize(
@@ -412,6 +426,12 @@ def write(folder: Path, name: str, data: Any) -> Path:
         pytest.param(run(record("t::a", A)), run(record("t::a")), EXIT_OK, id="fixed"),
         pytest.param(run(), run(record("t::s", SHOULD), level="strict"), EXIT_OK, id="new-strict-should"),
         pytest.param(run(), run(record("t::a", A)), EXIT_NEW_MUST_FAILURE, id="new-must"),
+        pytest.param(
+            run(record("t::a", finding(path="$.infos[0].size"))),
+            run(record("t::a", finding(path="$.infos[2].size"))),
+            EXIT_OK,
+            id="moved-in-a-list",
+        ),
     ],
 )
 def test_main_diff_exit_code(tmp_path, capsys, before, after, code):
@@ -497,6 +517,24 @@ def test_main_diff_bad_input_is_one_message_and_exit_2(tmp_path, capsys, content
     assert message in captured.err
     assert "Traceback" not in captured.err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("prefix", [[], ["--schemas", "schemas"]], ids=["diff-first", "after-schemas"])
+def test_cli_runs_diff_after_top_level_options(tmp_path, prefix):
+    # python -m zstack_contract --schemas schemas diff ... used to end in an AttributeError traceback.
+    before, after = write(tmp_path, "before", run()), write(tmp_path, "after", run(record("t::a", A)))
+    out = tmp_path / "r.html"
+    command = [sys.executable, "-m", "zstack_contract", *prefix, "diff", str(before), str(after), "--html", str(out)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, cwd=REPO)
+    assert proc.returncode == EXIT_NEW_MUST_FAILURE, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.startswith("ZStack contract regression: 1 new must failure")
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_cli_diff_help_is_the_diffs_own(capsys):
+    assert cli_main(["--schemas", "schemas", "diff", "--help"]) == 0
+    assert "usage: zstack-contract diff" in capsys.readouterr().out
 
 
 def test_main_diff_usage_error_is_exit_2(tmp_path, capsys):
