@@ -17,18 +17,32 @@ _GSON_DATE = re.compile(
 )
 
 
+# Gson writes with Locale.US whatever the server's locale; the names are spelt here rather than read from the
+# process locale (strptime's %b and %p), which would make the verdict depend on the machine running the suite.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def is_gson_date(value: object) -> bool:
     """True for a string Gson's default US format could have written (and that names a real date)."""
     if not isinstance(value, str):
         return True  # format applies to strings only; the type keyword catches the rest
     match = _GSON_DATE.match(value)
-    if match is None:
+    if match is None or match["month"] not in _MONTHS:
         return False
-    normalised = "{month} {day} {year} {hour}:{minute}:{second} {ampm}".format(**match.groupdict())
+    hour = int(match["hour"])
+    if not 1 <= hour <= 12:
+        return False
+    hour = hour % 12 + (12 if match["ampm"] == "PM" else 0)
     try:
-        # %b and %p are locale-dependent; the C locale Python starts with names months and AM/PM in English.
-        datetime.strptime(normalised, "%b %d %Y %I:%M:%S %p")
-    except ValueError:
+        datetime(
+            int(match["year"]),
+            _MONTHS.index(match["month"]) + 1,
+            int(match["day"]),
+            hour,
+            int(match["minute"]),
+            int(match["second"]),
+        )
+    except ValueError:  # no such day, minute or second
         return False
     return True
 

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.selftest.conftest import SCHEMAS
+from tests.selftest.conftest import REPO, SCHEMAS
 from zstack_contract.derive import (
     DeriveError,
     Overlay,
@@ -142,10 +146,69 @@ def test_must_schema_semantics(instance: object, valid: bool) -> None:
         ("Nov 14, 2017 13:20:57 PM", False),  # 12-hour clock
         ("Nov 14 2017 10:20:57 PM", False),
         ("1510669257141", False),
+        ("Feb 29, 2020 12:00:00 AM", True),  # leap day; 12 AM is midnight
+        ("Feb 29, 2019 12:00:00 PM", False),
+        ("Nov 14, 2017 0:20:57 AM", False),  # the 12-hour clock has no hour 0
+        ("Nov 14, 2017 10:60:57 PM", False),
+        ("Dez 14, 2017 10:20:57 PM", False),  # German month name: Gson writes Locale.US
+        ("Mai 14, 2017 10:20:57 PM", False),
+        ("Nov 14, 2017 10:20:57 pm", False),
     ],
 )
 def test_gson_date_format(value: str, valid: bool) -> None:
     assert is_gson_date(value) is valid
+
+
+# Every English abbreviation whose German one differs (Mär, Mai, Okt, Dez), both halves of the day.
+_LOCALE_PROBES = (
+    "Mar 3, 2017 1:02:03 AM",
+    "May 14, 2017 10:20:57 PM",
+    "Oct 1, 2020, 9:00:00 AM",
+    "Dec 24, 2019 11:59:59 PM",
+)
+
+
+@pytest.fixture(scope="module")
+def german_locale(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A de_DE.UTF-8 locale compiled into a temporary LOCPATH (machines often have only C/POSIX installed)."""
+    localedef = shutil.which("localedef")
+    if localedef is None or not Path("/usr/share/i18n/locales/de_DE").exists():
+        pytest.skip("localedef or the de_DE locale source is missing (Debian: the locales package)")
+    folder = tmp_path_factory.mktemp("locales")
+    proc = subprocess.run(
+        [localedef, "-i", "de_DE", "-f", "UTF-8", str(folder / "de_DE.UTF-8")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # localedef exits 1 on mere warnings; the compiled locale is what counts.
+    if not (folder / "de_DE.UTF-8").exists():
+        pytest.skip(f"localedef could not compile de_DE.UTF-8: {proc.stderr[-300:]}")
+    return folder
+
+
+def test_gson_date_ignores_the_process_locale(german_locale: Path) -> None:
+    # A suite run on a German CI machine must judge Gson's (US) dates as it does anywhere else.
+    code = (
+        "import locale, sys\n"
+        "locale.setlocale(locale.LC_ALL, 'de_DE.UTF-8')\n"
+        "assert locale.nl_langinfo(locale.ABMON_12) == 'Dez', 'the locale did not take'\n"
+        "from zstack_contract.formats import is_gson_date\n"
+        "print([is_gson_date(v) for v in sys.argv[1:]])\n"
+    )
+    env = {**os.environ, "LOCPATH": str(german_locale), "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *_LOCALE_PROBES],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str([True] * len(_LOCALE_PROBES))
 
 
 def test_overlay_constraints_reach_the_request_schema() -> None:
