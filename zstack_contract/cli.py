@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from zstack_contract.derive import DeriveError, stale_files
+from zstack_contract.derive import DeriveError, OverlayError, stale_files
 from zstack_contract.importer import DocPageError, import_doc_page
 from zstack_contract.spec import dump_json
 
@@ -84,6 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return int(args.func(args))
-    except (DocPageError, DeriveError) as exc:
+    except (DocPageError, DeriveError, OverlayError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

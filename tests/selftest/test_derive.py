@@ -12,8 +12,10 @@ from jsonschema import Draft202012Validator
 
 from tests.selftest.conftest import REPO, SCHEMAS
 from zstack_contract.derive import (
+    OVERLAY_KEYS,
     DeriveError,
     Overlay,
+    OverlayError,
     _type_schema,
     derive_all,
     is_null_by_design,
@@ -224,13 +226,97 @@ def test_missing_overlay_is_empty(tmp_path: Path) -> None:
     assert Overlay.load(tmp_path / "overlay.json") == Overlay.empty()
 
 
+def _overlay(folder: Path, data: object) -> Path:
+    path = folder / "overlay.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        pytest.param({"parameter": {"url": {"minLength": 1}}}, "'parameter'", id="misspelt-top-level"),
+        pytest.param({"source": "s", "knownAlias": {}, "Parameters": {}}, "'Parameters', 'knownAlias'", id="two"),
+        pytest.param({"knownAliases": {"infos": {"wirename": "backups"}}}, "'wirename'", id="misspelt-alias-key"),
+    ],
+)
+def test_overlay_rejects_unknown_keys(tmp_path: Path, data: object, named: str) -> None:
+    path = _overlay(tmp_path, data)
+    with pytest.raises(OverlayError) as info:
+        Overlay.load(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert f"unknown key{'s' if ',' in named else ''} {named}" in message
+    known = ("wireName", "source") if named == "'wirename'" else OVERLAY_KEYS
+    assert all(repr(k) in message for k in known)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param("{not json", "cannot read the overlay", id="not-json"),
+        pytest.param("[]", "an overlay is a JSON object", id="list"),
+        pytest.param('{"parameters": {"url": 1}}', "'parameters' maps each parameter name", id="parameters"),
+        pytest.param('{"knownAliases": {"infos": {}}}', "needs 'wireName'", id="alias-without-name"),
+        pytest.param('{"source": 3}', "'source' is text", id="source"),
+    ],
+)
+def test_overlay_that_cannot_be_used_is_an_overlay_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "overlay.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(OverlayError, match=message) as info:
+        Overlay.load(path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_committed_overlay_loads() -> None:
+    overlay = Overlay.load(SCHEMAS / "GetDatabaseBackupFromImageStore" / "overlay.json")
+    assert set(overlay.parameters) == {"url", "registryPort"}
+    assert overlay.aliases["infos"]["wireName"] == "backups"
+
+
+def test_overlay_constraint_for_an_unknown_parameter_is_an_error(tmp_path: Path) -> None:
+    api = tmp_path / "GetDatabaseBackupFromImageStore"
+    api.mkdir()
+    shutil.copy(SCHEMAS / "GetDatabaseBackupFromImageStore" / "spec.json", api / "spec.json")
+    path = _overlay(api, {"parameters": {"registyPort": {"minimum": 1}}})
+    with pytest.raises(OverlayError) as info:
+        derive_all(tmp_path)
+    assert "'registyPort'" in str(info.value)
+    assert "'registryPort'" in str(info.value)  # the names the spec does have
+    assert str(path) in str(info.value)
+
+
 def test_committed_schemas_are_what_the_specs_derive() -> None:
     stale = [str(p.relative_to(SCHEMAS)) for p in stale_files(SCHEMAS)]
     assert not stale, f"stale derived schemas {stale}: run python -m zstack_contract derive"
 
 
-def test_derivation_is_deterministic() -> None:
-    assert derive_all(SCHEMAS) == derive_all(SCHEMAS)
+@pytest.mark.parametrize("hash_seed", ["0", "1", "4242"])
+def test_derivation_reproduces_the_committed_bytes_in_a_fresh_process(tmp_path: Path, hash_seed: str) -> None:
+    # The oracle is the committed files, written by earlier processes: a fresh interpreter with another set
+    # order (PYTHONHASHSEED) must derive them byte for byte, through the command a developer runs.
+    copy = tmp_path / "schemas"
+    for source in (*SCHEMAS.glob("*/spec.json"), *SCHEMAS.glob("*/overlay.json")):
+        target = copy / source.relative_to(SCHEMAS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "zstack_contract", "--schemas", str(copy), "derive"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    committed = {p.relative_to(SCHEMAS): p.read_bytes() for p in SCHEMAS.rglob("*.json")}
+    derived = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*.json")}
+    assert sorted(derived) == sorted(committed)
+    assert [name for name in committed if derived[name] != committed[name]] == []
 
 
 @pytest.mark.parametrize("path", sorted(SCHEMAS.glob("*/*.schema.json")), ids=lambda p: f"{p.parent.name}/{p.name}")
