@@ -34,7 +34,12 @@ _NOT_RUN = frozenset({None, "skipped"})
 CAVEAT_NOT_RUN = "its test did not run in the after-run"
 CAVEAT_MASKED = "its test failed in the after-run on other findings, which may hide this one"
 
+# Verdicts of a run that did not run its tests to the end (summary.Summary.verdict). Its findings are missing,
+# not fixed: a diff against it would report every one of them fixed and exit 0.
+INCOMPLETE_VERDICTS = frozenset({"NOT RUN", "INTERRUPTED"})
+
 _META_ROWS: tuple[tuple[str, str], ...] = (
+    ("Verdict", "verdict"),
     ("Target", "target"),
     ("ZStack version", "version"),
     ("Suite version", "suite"),
@@ -205,8 +210,16 @@ def check_results(run: object, label: str) -> None:
     """Raise ValueError naming ``label`` and the place when ``run`` lacks what a diff reads."""
     if not isinstance(run, Mapping):
         raise ValueError(f"{label}: not a results file: the top level is not a JSON object")
-    if not isinstance(run.get("meta", {}), Mapping):
+    meta = run.get("meta", {})
+    if not isinstance(meta, Mapping):
         raise ValueError(f"{label}: 'meta' is not an object")
+    verdict = meta.get("verdict")
+    if isinstance(verdict, str) and verdict in INCOMPLETE_VERDICTS:
+        reason = " ".join(str(meta.get("reason") or "").split())  # one line: the CLI prints one message
+        raise ValueError(
+            f"{label}: the run did not complete ({verdict}{f': {reason}' if reason else ''}); a diff needs two "
+            "completed runs, else the findings it never reached show as fixed or new"
+        )
     records = run.get("records")
     if not isinstance(records, list):
         raise ValueError(f"{label}: 'records' is missing or not a list")

@@ -537,6 +537,28 @@ def test_cli_diff_help_is_the_diffs_own(capsys):
     assert "usage: zstack-contract diff" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("verdict", ["NOT RUN", "INTERRUPTED"])
+@pytest.mark.parametrize("side", ["before", "after"])
+def test_a_run_that_did_not_complete_is_refused(tmp_path, capsys, verdict, side):
+    # Its records stop where the run stopped: diffed, every finding it never reached would show as fixed, exit 0.
+    complete = run(record("t::a", A))
+    stopped = run(verdict=verdict, reason="the session given is no longer valid\n(ID.1001)")
+    before, after = (stopped, complete) if side == "before" else (complete, stopped)
+    out = tmp_path / "r.html"
+    argv = [str(write(tmp_path, "before", before)), str(write(tmp_path, "after", after)), "--html", str(out)]
+    assert main_diff(argv) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{side}.json: the run did not complete ({verdict}: the session given is no longer valid (ID.1001))" in err
+    assert not out.exists()
+
+
+def test_the_verdict_is_compared_like_the_other_meta():
+    page = html_for(run(verdict="NOT CONFORMING"), run(verdict="CONFORMING"))
+    assert '<tr class="differs"><th>Verdict</th><td>NOT CONFORMING</td><td>CONFORMING</td></tr>' in page
+    assert '<tr><th>Verdict</th><td><span class="muted">not recorded</span></td>' in html_for(run(), run())
+
+
 def test_main_diff_usage_error_is_exit_2(tmp_path, capsys):
     assert main_diff([str(tmp_path / "only-one.json")]) == EXIT_BAD_INPUT
     assert "usage:" in capsys.readouterr().err
