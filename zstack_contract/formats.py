@@ -13,7 +13,8 @@ from zstack_contract.derive import GSON_DATE_FORMAT
 # after the year and U+202F (narrow no-break space) before AM/PM; all four combinations occur in the wild.
 _GSON_DATE = re.compile(
     r"^(?P<month>[A-Z][a-z]{2}) (?P<day>\d{1,2}), (?P<year>\d{4}),? "
-    r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})[ \u202f](?P<ampm>AM|PM)$"
+    r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})[ \u202f](?P<ampm>AM|PM)$",
+    re.ASCII,  # \d would match any Unicode digit, and int() reads them: Gson writes ASCII digits only
 )
 
 
@@ -26,7 +27,7 @@ def is_gson_date(value: object) -> bool:
     """True for a string Gson's default US format could have written (and that names a real date)."""
     if not isinstance(value, str):
         return True  # format applies to strings only; the type keyword catches the rest
-    match = _GSON_DATE.match(value)
+    match = _GSON_DATE.fullmatch(value)  # not match: its $ also matches before a final newline
     if match is None or match["month"] not in _MONTHS:
         return False
     hour = int(match["hour"])

@@ -155,6 +155,9 @@ def test_must_schema_semantics(instance: object, valid: bool) -> None:
         ("Dez 14, 2017 10:20:57 PM", False),  # German month name: Gson writes Locale.US
         ("Mai 14, 2017 10:20:57 PM", False),
         ("Nov 14, 2017 10:20:57 pm", False),
+        ("Nov \u0661\u0664, 2017 10:20:57 PM", False),  # Arabic-Indic digits: int() reads them, Gson never writes them
+        ("Nov 14, \uff12\uff10\uff11\uff17 10:20:57 PM", False),  # fullwidth digits
+        ("Nov 14, 2017 10:20:57 PM\n", False),
     ],
 )
 def test_gson_date_format(value: str, valid: bool) -> None:
