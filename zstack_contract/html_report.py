@@ -69,6 +69,8 @@ class HtmlReportHooks:
         self._report: Any = None  # pytest-html's ReportData, handed over at session start
 
     def run_summary(self) -> Summary:
+        """The one place the page's summary is built: a run that stopped early must reach here with its verdict
+        (NOT RUN, INTERRUPTED) and reason, which the template shows whatever they say."""
         return summarize(self.config.stash[RESULTS].records)
 
     @pytest.hookimpl
