@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from zstack_contract.derive import DeriveError, stale_files
+from zstack_contract.derive import DeriveError, OverlayError, stale_files
 from zstack_contract.importer import DocPageError, import_doc_page
 from zstack_contract.spec import dump_json
 
@@ -65,20 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="exit 1 when a committed schema differs from what its spec derives").set_defaults(
         func=cmd_check
     )
-    # Parsed by zstack_contract.regression itself; listed here so that --help shows it.
-    sub.add_parser("diff", help="compare two contract-results.json files: new, fixed, unchanged (see diff --help)")
+    # Its arguments are parsed by zstack_contract.regression (handed over unparsed, --help included); listed
+    # here so that the top-level --help shows it, and so that it may follow top-level options like --schemas.
+    sub.add_parser(
+        "diff", add_help=False, help="compare two contract-results.json files: new, fixed, unchanged (see diff --help)"
+    ).set_defaults(func=None)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["diff"]:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "diff":
         from zstack_contract.regression import main_diff
 
-        return main_diff(argv[1:])
-    args = build_parser().parse_args(argv)
+        return main_diff(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return int(args.func(args))
-    except (DocPageError, DeriveError) as exc:
+    except (DocPageError, DeriveError, OverlayError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

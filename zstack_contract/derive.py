@@ -63,6 +63,16 @@ class DeriveError(ValueError):
     """A spec that cannot be turned into a schema; the message names the API and field."""
 
 
+class OverlayError(ValueError):
+    """An ``overlay.json`` that cannot be used as written; the message names the file and what is wrong."""
+
+
+# Every key an overlay may have. A misspelt key ("parameter", "knownAlias") would otherwise drop its
+# constraints without a word, and the derived schemas would silently lose them.
+OVERLAY_KEYS = ("$comment", "source", "parameters", "knownAliases")
+ALIAS_KEYS = ("wireName", "source")
+
+
 @dataclass(frozen=True)
 class Overlay:
     """Constraints the doc page does not state, each with the place it was read."""
@@ -77,10 +87,43 @@ class Overlay:
 
     @classmethod
     def load(cls, path: Path) -> Overlay:
+        """The overlay at ``path`` (empty when there is none). Raises OverlayError naming the file and the fault."""
         if not path.exists():
             return cls.empty()
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(data.get("parameters", {}), data.get("knownAliases", {}), data.get("source", ""))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise OverlayError(f"{path}: cannot read the overlay: {exc}") from None
+        if not isinstance(data, dict):
+            raise OverlayError(f"{path}: an overlay is a JSON object, not {type(data).__name__}")
+        _reject_unknown(path, data, OVERLAY_KEYS, "an overlay")
+        parameters, aliases, source = data.get("parameters", {}), data.get("knownAliases", {}), data.get("source", "")
+        if not isinstance(parameters, dict) or not all(isinstance(v, dict) for v in parameters.values()):
+            raise OverlayError(f"{path}: 'parameters' maps each parameter name to an object of JSON Schema keywords")
+        if not isinstance(aliases, dict) or not all(isinstance(v, dict) for v in aliases.values()):
+            raise OverlayError(f"{path}: 'knownAliases' maps each documented name to an object")
+        for name, alias in aliases.items():
+            _reject_unknown(path, alias, ALIAS_KEYS, f"knownAliases.{name}")
+            if not isinstance(alias.get("wireName"), str):
+                raise OverlayError(f"{path}: knownAliases.{name} needs 'wireName', the name the SDK reads")
+        if not isinstance(source, str):
+            raise OverlayError(f"{path}: 'source' is text")
+        return cls(parameters, aliases, source)
+
+
+def _reject_unknown(path: Path, data: Mapping[str, Any], known: Iterable[str], where: str) -> None:
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        names = ", ".join(repr(k) for k in unknown)
+        raise OverlayError(
+            f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {names} in {where}, "
+            f"which knows {', '.join(repr(k) for k in known)}"
+        )
+
+
+def check_overlay_parameters(spec: ApiSpec, overlay: Overlay, path: Path) -> None:
+    """An overlay constraint for a parameter the spec lacks (a misspelt name) would be dropped without a word."""
+    _reject_unknown(path, overlay.parameters, [p.name for p in spec.parameters], "'parameters'")
 
 
 def is_null_by_design(field: Field) -> bool:
@@ -321,6 +364,7 @@ def derive_all(schemas_dir: Path) -> dict[Path, str]:
     for api_dir in api_dirs(schemas_dir):
         spec = load_spec(api_dir / "spec.json")
         overlay = Overlay.load(api_dir / "overlay.json")
+        check_overlay_parameters(spec, overlay, api_dir / "overlay.json")
         pairs.append((spec, overlay))
         for name, schema in derive_files(spec, overlay).items():
             out[api_dir / name] = dump_json(schema)

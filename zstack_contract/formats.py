@@ -13,22 +13,37 @@ from zstack_contract.derive import GSON_DATE_FORMAT
 # after the year and U+202F (narrow no-break space) before AM/PM; all four combinations occur in the wild.
 _GSON_DATE = re.compile(
     r"^(?P<month>[A-Z][a-z]{2}) (?P<day>\d{1,2}), (?P<year>\d{4}),? "
-    r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})[ \u202f](?P<ampm>AM|PM)$"
+    r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})[ \u202f](?P<ampm>AM|PM)$",
+    re.ASCII,  # \d would match any Unicode digit, and int() reads them: Gson writes ASCII digits only
 )
+
+
+# Gson writes with Locale.US whatever the server's locale; the names are spelt here rather than read from the
+# process locale (strptime's %b and %p), which would make the verdict depend on the machine running the suite.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def is_gson_date(value: object) -> bool:
     """True for a string Gson's default US format could have written (and that names a real date)."""
     if not isinstance(value, str):
         return True  # format applies to strings only; the type keyword catches the rest
-    match = _GSON_DATE.match(value)
-    if match is None:
+    match = _GSON_DATE.fullmatch(value)  # not match: its $ also matches before a final newline
+    if match is None or match["month"] not in _MONTHS:
         return False
-    normalised = "{month} {day} {year} {hour}:{minute}:{second} {ampm}".format(**match.groupdict())
+    hour = int(match["hour"])
+    if not 1 <= hour <= 12:
+        return False
+    hour = hour % 12 + (12 if match["ampm"] == "PM" else 0)
     try:
-        # %b and %p are locale-dependent; the C locale Python starts with names months and AM/PM in English.
-        datetime.strptime(normalised, "%b %d %Y %I:%M:%S %p")
-    except ValueError:
+        datetime(
+            int(match["year"]),
+            _MONTHS.index(match["month"]) + 1,
+            int(match["day"]),
+            hour,
+            int(match["minute"]),
+            int(match["second"]),
+        )
+    except ValueError:  # no such day, minute or second
         return False
     return True
 

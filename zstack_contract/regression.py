@@ -7,7 +7,6 @@ Input is two ``contract-results.json`` files (``RunResults.to_json``). A finding
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,6 +16,7 @@ from typing import Any
 
 from zstack_contract.findings import Level, finding_key
 from zstack_contract.results import load_results
+from zstack_contract.templates import render
 
 DEFAULT_HTML = Path("reports/regression-report.html")
 TITLE = "ZStack contract regression report"
@@ -34,7 +34,12 @@ _NOT_RUN = frozenset({None, "skipped"})
 CAVEAT_NOT_RUN = "its test did not run in the after-run"
 CAVEAT_MASKED = "its test failed in the after-run on other findings, which may hide this one"
 
+# Verdicts of a run that did not run its tests to the end (summary.Summary.verdict). Its findings are missing,
+# not fixed: a diff against it would report every one of them fixed and exit 0.
+INCOMPLETE_VERDICTS = frozenset({"NOT RUN", "INTERRUPTED"})
+
 _META_ROWS: tuple[tuple[str, str], ...] = (
+    ("Verdict", "verdict"),
     ("Target", "target"),
     ("ZStack version", "version"),
     ("Suite version", "suite"),
@@ -205,8 +210,16 @@ def check_results(run: object, label: str) -> None:
     """Raise ValueError naming ``label`` and the place when ``run`` lacks what a diff reads."""
     if not isinstance(run, Mapping):
         raise ValueError(f"{label}: not a results file: the top level is not a JSON object")
-    if not isinstance(run.get("meta", {}), Mapping):
+    meta = run.get("meta", {})
+    if not isinstance(meta, Mapping):
         raise ValueError(f"{label}: 'meta' is not an object")
+    verdict = meta.get("verdict")
+    if isinstance(verdict, str) and verdict in INCOMPLETE_VERDICTS:
+        reason = " ".join(str(meta.get("reason") or "").split())  # one line: the CLI prints one message
+        raise ValueError(
+            f"{label}: the run did not complete ({verdict}{f': {reason}' if reason else ''}); a diff needs two "
+            "completed runs, else the findings it never reached show as fixed or new"
+        )
     records = run.get("records")
     if not isinstance(records, list):
         raise ValueError(f"{label}: 'records' is missing or not a list")
@@ -277,7 +290,9 @@ def _occurrences(records: Iterable[Mapping[str, Any]], *, strict: bool) -> dict[
     by_key: dict[str, list[tuple[Mapping[str, Any], Mapping[str, Any]]]] = {}
     for record in sorted(records, key=lambda r: str(r["test"])):
         for finding in record.get("findings", []):
-            key = f"{finding['api']}|{finding.get('case', '')}|{finding['rule']}|{finding['path']}"
+            # The finding's own identity (list indices normalised), the one baselines use: a finding that moves
+            # from $.infos[0].size to $.infos[2].size is the same finding.
+            key = finding_key(*(str(finding.get(name, "")) for name in ("api", "case", "rule", "path")))
             by_key.setdefault(key, []).append((record, finding))
     return {key: _occurrence(pairs, strict=strict) for key, pairs in by_key.items()}
 
@@ -318,27 +333,8 @@ def _outcome_changes(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# HTML: one self-contained page, no scripts, no assets, nothing that varies between two renders of one input.
-
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 0 1.5rem 2rem; color: #1b1f24; }
-.summary { margin: 0 -1.5rem 1rem; padding: 1rem 1.5rem; font-size: 1.4rem; font-weight: 600; color: #fff; }
-.summary.bad { background: #b3261e; }
-.summary.good { background: #1e7b34; }
-h1 { font-size: 1.3rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
-table { border-collapse: collapse; width: 100%; font-size: 0.85rem; margin-bottom: 1rem; }
-th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; }
-td { overflow-wrap: break-word; }
-tr.gating td:first-child { border-left: 4px solid #b3261e; }
-tr.differs td { background: #fff8c5; }
-code { font-size: 0.8rem; }
-/* Fixed column widths: node ids and Java class names have no spaces and would otherwise widen the page. */
-table.findings { table-layout: fixed; }
-table.findings td { overflow-wrap: anywhere; }
-.note, .muted { color: #57606a; font-size: 0.8rem; }
-.caveat { color: #9a6700; }
-"""
+# HTML: one self-contained page (templates/regression.html.j2), no scripts, no assets, nothing that varies
+# between two renders of one input. Every value is escaped by the template engine: findings carry server text.
 
 # (header, width in % of the table)
 _FINDING_COLUMNS = (
@@ -353,136 +349,49 @@ _FINDING_COLUMNS = (
 )
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+@dataclass(frozen=True)
+class MetaRow:
+    """One line of the header table; a side is ``None`` when that run did not record the field."""
+
+    label: str
+    before: tuple[str, ...] | None
+    after: tuple[str, ...] | None
+    differs: bool
 
 
 def render_html(diff: RunDiff, before_meta: Mapping[str, Any], after_meta: Mapping[str, Any]) -> str:
-    status = "bad" if diff.new_must_failures else "good"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_e(TITLE)}</title><style>{_CSS}</style></head><body>",
-        # The verdict comes before anything else: most readers open the page only to learn that.
-        f'<p class="summary {status}" id="summary">{_e(diff.summary())}</p>',
-        f"<h1>{_e(TITLE)}</h1>",
-        _meta_table(before_meta, after_meta),
-        _findings_section("New", "new", diff.new, "Findings the after-run has and the before-run did not."),
-        _findings_section(
-            "Fixed",
-            "fixed",
-            diff.fixed,
-            "Findings the before-run had and the after-run no longer reports.",
-            caveats=diff.fix_caveats,
-        ),
-        _findings_section("Unchanged", "unchanged", diff.unchanged, "Findings both runs report.", folded=True),
-        _outcome_section(diff.outcome_changes),
-        _counts_section("Per API", "API", diff.by_api()),
-        _counts_section("Per family", "Family", diff.by_family()),
-        "</body></html>",
-    ]
-    return "\n".join(parts) + "\n"
+    return render(
+        "regression.html.j2",
+        title=TITLE,
+        status="bad" if diff.new_must_failures else "good",
+        diff=diff,
+        meta_rows=_meta_rows(before_meta, after_meta),
+        columns=_FINDING_COLUMNS,
+    ).rstrip("\n") + "\n"
 
 
-def _meta_value(meta: Mapping[str, Any], name: str) -> str:
-    value = meta.get(name)
-    if value is None:
-        return '<span class="muted">not recorded</span>'
-    if isinstance(value, Mapping):
-        return "<br>".join(f"{_e(k)}: {_e(v)}" for k, v in sorted(value.items())) or "none"
-    if isinstance(value, list):
-        return _e(", ".join(str(v) for v in value)) or "none"
-    return _e(value)
-
-
-def _meta_table(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
-    rows = []
-    for label, name in _META_ROWS:
-        # Highlight what differs besides the start time, which always does.
-        differs = name != "started" and before.get(name) != after.get(name)
-        cls = ' class="differs"' if differs else ""
-        rows.append(
-            f"<tr{cls}><th>{_e(label)}</th><td>{_meta_value(before, name)}</td><td>{_meta_value(after, name)}</td></tr>"
+def _meta_rows(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[MetaRow]:
+    # Highlight what differs besides the start time, which always does.
+    return [
+        MetaRow(
+            label,
+            _meta_lines(before.get(name)),
+            _meta_lines(after.get(name)),
+            differs=name != "started" and before.get(name) != after.get(name),
         )
-    return (
-        '<table class="meta"><thead><tr><th></th><th>Before</th><th>After</th></tr></thead><tbody>'
-        + "".join(rows)
-        + "</tbody></table>"
-    )
-
-
-def _findings_section(
-    title: str,
-    anchor: str,
-    rows: Sequence[Occurrence],
-    blurb: str,
-    *,
-    caveats: Mapping[str, str] | None = None,
-    folded: bool = False,
-) -> str:
-    heading = f'<h2 id="{anchor}">{_e(title)} ({len(rows)})</h2><p class="muted">{_e(blurb)}</p>'
-    if not rows:
-        return heading + '<p class="muted">none</p>'
-    cols = "".join(f'<col style="width: {w}%">' for _, w in _FINDING_COLUMNS)
-    header = "".join(f"<th>{h}</th>" for h, _ in _FINDING_COLUMNS)
-    body = "".join(_finding_row(o, (caveats or {}).get(o.key)) for o in rows)
-    table = (
-        f'<table class="findings {anchor}"><colgroup>{cols}</colgroup>'
-        f"<thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
-    )
-    if folded:
-        # <details> keeps a long unchanged list out of the way without needing a script.
-        return f"{heading}<details><summary>show {len(rows)}</summary>{table}</details>"
-    return heading + table
-
-
-def _finding_row(o: Occurrence, caveat: str | None) -> str:
-    cls = ' class="gating"' if o.gating else ""
-    note = f'<div class="note">{_e(o.note)}</div>' if o.note else ""
-    if caveat:
-        note += f'<div class="note caveat">not shown fixed: {_e(caveat)}</div>'
-    tests = "<br>".join(f"<code>{_e(t)}</code>" for t in o.tests)
-    cells = [
-        _e(o.api),
-        _e(o.case),
-        _e(o.rule),
-        _e(o.level) + (" (gating)" if o.gating else ""),
-        f"<code>{_e(o.path)}</code>",
-        _e(o.expected) + note,
-        _e(o.actual),
-        tests,
+        for label, name in _META_ROWS
     ]
-    return f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
-def _outcome_section(changes: Sequence[OutcomeChange]) -> str:
-    heading = f'<h2 id="outcomes">Test outcome changes ({len(changes)})</h2>'
-    if not changes:
-        return heading + '<p class="muted">none</p>'
-    rows = "".join(
-        f"<tr><td><code>{_e(c.test)}</code></td><td>{_e(c.before or '(absent)')}</td>"
-        f"<td>{_e(c.after or '(absent)')}</td></tr>"
-        for c in changes
-    )
-    return (
-        f'{heading}<table class="outcomes"><thead><tr><th>Test</th><th>Before</th><th>After</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
-    )
-
-
-def _counts_section(title: str, label: str, counts: Mapping[str, Counts]) -> str:
-    heading = f"<h2>{_e(title)}</h2>"
-    if not counts:
-        return heading + '<p class="muted">no findings in either run</p>'
-    rows = "".join(
-        f"<tr><td>{_e(name or '(none)')}</td><td>{c.new_must}</td><td>{c.new_other}</td>"
-        f"<td>{c.fixed}</td><td>{c.unchanged}</td></tr>"
-        for name, c in counts.items()
-    )
-    return (
-        f"{heading}<table><thead><tr><th>{_e(label)}</th><th>New must</th><th>Other new</th><th>Fixed</th>"
-        f"<th>Unchanged</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
+def _meta_lines(value: object) -> tuple[str, ...] | None:
+    """The lines one meta value shows as (joined with line breaks), or None when it was not recorded."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return tuple(f"{k}: {v}" for k, v in sorted(value.items())) or ("none",)
+    if isinstance(value, list):
+        return (", ".join(str(v) for v in value) or "none",)
+    return (str(value),)
 
 
 # ---------------------------------------------------------------------------------------------------------------

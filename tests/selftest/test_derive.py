@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.selftest.conftest import SCHEMAS
+from tests.selftest.conftest import REPO, SCHEMAS
 from zstack_contract.derive import (
+    OVERLAY_KEYS,
     DeriveError,
     Overlay,
+    OverlayError,
     _type_schema,
     derive_all,
     is_null_by_design,
@@ -142,10 +148,72 @@ def test_must_schema_semantics(instance: object, valid: bool) -> None:
         ("Nov 14, 2017 13:20:57 PM", False),  # 12-hour clock
         ("Nov 14 2017 10:20:57 PM", False),
         ("1510669257141", False),
+        ("Feb 29, 2020 12:00:00 AM", True),  # leap day; 12 AM is midnight
+        ("Feb 29, 2019 12:00:00 PM", False),
+        ("Nov 14, 2017 0:20:57 AM", False),  # the 12-hour clock has no hour 0
+        ("Nov 14, 2017 10:60:57 PM", False),
+        ("Dez 14, 2017 10:20:57 PM", False),  # German month name: Gson writes Locale.US
+        ("Mai 14, 2017 10:20:57 PM", False),
+        ("Nov 14, 2017 10:20:57 pm", False),
+        ("Nov \u0661\u0664, 2017 10:20:57 PM", False),  # Arabic-Indic digits: int() reads them, Gson never writes them
+        ("Nov 14, \uff12\uff10\uff11\uff17 10:20:57 PM", False),  # fullwidth digits
+        ("Nov 14, 2017 10:20:57 PM\n", False),
     ],
 )
 def test_gson_date_format(value: str, valid: bool) -> None:
     assert is_gson_date(value) is valid
+
+
+# Every English abbreviation whose German one differs (Mär, Mai, Okt, Dez), both halves of the day.
+_LOCALE_PROBES = (
+    "Mar 3, 2017 1:02:03 AM",
+    "May 14, 2017 10:20:57 PM",
+    "Oct 1, 2020, 9:00:00 AM",
+    "Dec 24, 2019 11:59:59 PM",
+)
+
+
+@pytest.fixture(scope="module")
+def german_locale(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A de_DE.UTF-8 locale compiled into a temporary LOCPATH (machines often have only C/POSIX installed)."""
+    localedef = shutil.which("localedef")
+    if localedef is None or not Path("/usr/share/i18n/locales/de_DE").exists():
+        pytest.skip("localedef or the de_DE locale source is missing (Debian: the locales package)")
+    folder = tmp_path_factory.mktemp("locales")
+    proc = subprocess.run(
+        [localedef, "-i", "de_DE", "-f", "UTF-8", str(folder / "de_DE.UTF-8")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # localedef exits 1 on mere warnings; the compiled locale is what counts.
+    if not (folder / "de_DE.UTF-8").exists():
+        pytest.skip(f"localedef could not compile de_DE.UTF-8: {proc.stderr[-300:]}")
+    return folder
+
+
+def test_gson_date_ignores_the_process_locale(german_locale: Path) -> None:
+    # A suite run on a German CI machine must judge Gson's (US) dates as it does anywhere else.
+    code = (
+        "import locale, sys\n"
+        "locale.setlocale(locale.LC_ALL, 'de_DE.UTF-8')\n"
+        "assert locale.nl_langinfo(locale.ABMON_12) == 'Dez', 'the locale did not take'\n"
+        "from zstack_contract.formats import is_gson_date\n"
+        "print([is_gson_date(v) for v in sys.argv[1:]])\n"
+    )
+    env = {**os.environ, "LOCPATH": str(german_locale), "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *_LOCALE_PROBES],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str([True] * len(_LOCALE_PROBES))
 
 
 def test_overlay_constraints_reach_the_request_schema() -> None:
@@ -161,13 +229,97 @@ def test_missing_overlay_is_empty(tmp_path: Path) -> None:
     assert Overlay.load(tmp_path / "overlay.json") == Overlay.empty()
 
 
+def _overlay(folder: Path, data: object) -> Path:
+    path = folder / "overlay.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        pytest.param({"parameter": {"url": {"minLength": 1}}}, "'parameter'", id="misspelt-top-level"),
+        pytest.param({"source": "s", "knownAlias": {}, "Parameters": {}}, "'Parameters', 'knownAlias'", id="two"),
+        pytest.param({"knownAliases": {"infos": {"wirename": "backups"}}}, "'wirename'", id="misspelt-alias-key"),
+    ],
+)
+def test_overlay_rejects_unknown_keys(tmp_path: Path, data: object, named: str) -> None:
+    path = _overlay(tmp_path, data)
+    with pytest.raises(OverlayError) as info:
+        Overlay.load(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert f"unknown key{'s' if ',' in named else ''} {named}" in message
+    known = ("wireName", "source") if named == "'wirename'" else OVERLAY_KEYS
+    assert all(repr(k) in message for k in known)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param("{not json", "cannot read the overlay", id="not-json"),
+        pytest.param("[]", "an overlay is a JSON object", id="list"),
+        pytest.param('{"parameters": {"url": 1}}', "'parameters' maps each parameter name", id="parameters"),
+        pytest.param('{"knownAliases": {"infos": {}}}', "needs 'wireName'", id="alias-without-name"),
+        pytest.param('{"source": 3}', "'source' is text", id="source"),
+    ],
+)
+def test_overlay_that_cannot_be_used_is_an_overlay_error(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "overlay.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(OverlayError, match=message) as info:
+        Overlay.load(path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_committed_overlay_loads() -> None:
+    overlay = Overlay.load(SCHEMAS / "GetDatabaseBackupFromImageStore" / "overlay.json")
+    assert set(overlay.parameters) == {"url", "registryPort"}
+    assert overlay.aliases["infos"]["wireName"] == "backups"
+
+
+def test_overlay_constraint_for_an_unknown_parameter_is_an_error(tmp_path: Path) -> None:
+    api = tmp_path / "GetDatabaseBackupFromImageStore"
+    api.mkdir()
+    shutil.copy(SCHEMAS / "GetDatabaseBackupFromImageStore" / "spec.json", api / "spec.json")
+    path = _overlay(api, {"parameters": {"registyPort": {"minimum": 1}}})
+    with pytest.raises(OverlayError) as info:
+        derive_all(tmp_path)
+    assert "'registyPort'" in str(info.value)
+    assert "'registryPort'" in str(info.value)  # the names the spec does have
+    assert str(path) in str(info.value)
+
+
 def test_committed_schemas_are_what_the_specs_derive() -> None:
     stale = [str(p.relative_to(SCHEMAS)) for p in stale_files(SCHEMAS)]
     assert not stale, f"stale derived schemas {stale}: run python -m zstack_contract derive"
 
 
-def test_derivation_is_deterministic() -> None:
-    assert derive_all(SCHEMAS) == derive_all(SCHEMAS)
+@pytest.mark.parametrize("hash_seed", ["0", "1", "4242"])
+def test_derivation_reproduces_the_committed_bytes_in_a_fresh_process(tmp_path: Path, hash_seed: str) -> None:
+    # The oracle is the committed files, written by earlier processes: a fresh interpreter with another set
+    # order (PYTHONHASHSEED) must derive them byte for byte, through the command a developer runs.
+    copy = tmp_path / "schemas"
+    for source in (*SCHEMAS.glob("*/spec.json"), *SCHEMAS.glob("*/overlay.json")):
+        target = copy / source.relative_to(SCHEMAS)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, target)
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "zstack_contract", "--schemas", str(copy), "derive"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    committed = {p.relative_to(SCHEMAS): p.read_bytes() for p in SCHEMAS.rglob("*.json")}
+    derived = {p.relative_to(copy): p.read_bytes() for p in copy.rglob("*.json")}
+    assert sorted(derived) == sorted(committed)
+    assert [name for name in committed if derived[name] != committed[name]] == []
 
 
 @pytest.mark.parametrize("path", sorted(SCHEMAS.glob("*/*.schema.json")), ids=lambda p: f"{p.parent.name}/{p.name}")

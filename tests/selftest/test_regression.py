@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.selftest.conftest import REPO
 from tests.selftest.suite_runner import run_suite
+from zstack_contract.cli import main as cli_main
 from zstack_contract.findings import Finding, Level
 from zstack_contract.regression import (
     CAVEAT_MASKED,
@@ -132,9 +137,18 @@ def test_findings_are_classified_by_key(before, after, new, fixed, unchanged):
 
 
 def test_identity_is_the_findings_own_key():
-    f = Finding(api=API, rule="response.shape", level=Level.MUST, path="$.infos", expected="e", actual="a", case="c")
-    diff = diff_runs(run(), run(record("t::x", f.to_json())))
-    assert [o.key for o in diff.new] == [f.key]
+    # Which list item breaks a rule depends on the data: the finding moved, it is neither new nor fixed.
+    first = Finding(
+        api=API, rule="response.shape", level=Level.MUST, path="$.infos[0].size", expected="e", actual="a", case="c"
+    )
+    moved = replace(first, path="$.infos[2].size")
+    assert first.key == moved.key  # the oracle: the key baselines use
+    diff = diff_runs(run(record("t::x", first.to_json())), run(record("t::x", moved.to_json())))
+    assert (diff.new, diff.fixed) == ((), ())
+    assert [o.key for o in diff.unchanged] == [first.key]
+    assert [o.path for o in diff.unchanged] == ["$.infos[2].size"]  # the after-run's values are shown
+    both = diff_runs(run(), run(record("t::x", first.to_json(), moved.to_json())))
+    assert [o.key for o in both.new] == [first.key]  # two items breaking one rule: one finding
 
 
 @pytest.mark.parametrize(
@@ -325,7 +339,7 @@ def test_html_escapes_everything_it_copies():
     assert "<script" not in page
     assert "<b>" not in page
     assert "<i>" not in page
-    assert "HTTP 500: &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "HTTP 500: &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "t::x[&lt;script&gt;" in page
 
 
@@ -381,7 +395,7 @@ def test_rows_carry_every_column_and_the_test_id():
     new_table = page.split('id="new"', 1)[1].split('id="fixed"', 1)[0]
     for cell in (API, "positive-call", "response.shape", "must (gating)", "<code>$.infos</code>", "field present"):
         assert f"<td>{cell}" in new_table
-    assert "<td>&#x27;infos&#x27; absent</td>" in new_table
+    assert "<td>&#39;infos&#39; absent</td>" in new_table
     assert f"<code>{SHAPE_TEST}</code>" in new_table
 
 
@@ -412,6 +426,12 @@ def write(folder: Path, name: str, data: Any) -> Path:
         pytest.param(run(record("t::a", A)), run(record("t::a")), EXIT_OK, id="fixed"),
         pytest.param(run(), run(record("t::s", SHOULD), level="strict"), EXIT_OK, id="new-strict-should"),
         pytest.param(run(), run(record("t::a", A)), EXIT_NEW_MUST_FAILURE, id="new-must"),
+        pytest.param(
+            run(record("t::a", finding(path="$.infos[0].size"))),
+            run(record("t::a", finding(path="$.infos[2].size"))),
+            EXIT_OK,
+            id="moved-in-a-list",
+        ),
     ],
 )
 def test_main_diff_exit_code(tmp_path, capsys, before, after, code):
@@ -497,6 +517,46 @@ def test_main_diff_bad_input_is_one_message_and_exit_2(tmp_path, capsys, content
     assert message in captured.err
     assert "Traceback" not in captured.err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("prefix", [[], ["--schemas", "schemas"]], ids=["diff-first", "after-schemas"])
+def test_cli_runs_diff_after_top_level_options(tmp_path, prefix):
+    # python -m zstack_contract --schemas schemas diff ... used to end in an AttributeError traceback.
+    before, after = write(tmp_path, "before", run()), write(tmp_path, "after", run(record("t::a", A)))
+    out = tmp_path / "r.html"
+    command = [sys.executable, "-m", "zstack_contract", *prefix, "diff", str(before), str(after), "--html", str(out)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, cwd=REPO)
+    assert proc.returncode == EXIT_NEW_MUST_FAILURE, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.startswith("ZStack contract regression: 1 new must failure")
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_cli_diff_help_is_the_diffs_own(capsys):
+    assert cli_main(["--schemas", "schemas", "diff", "--help"]) == 0
+    assert "usage: zstack-contract diff" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("verdict", ["NOT RUN", "INTERRUPTED"])
+@pytest.mark.parametrize("side", ["before", "after"])
+def test_a_run_that_did_not_complete_is_refused(tmp_path, capsys, verdict, side):
+    # Its records stop where the run stopped: diffed, every finding it never reached would show as fixed, exit 0.
+    complete = run(record("t::a", A))
+    stopped = run(verdict=verdict, reason="the session given is no longer valid\n(ID.1001)")
+    before, after = (stopped, complete) if side == "before" else (complete, stopped)
+    out = tmp_path / "r.html"
+    argv = [str(write(tmp_path, "before", before)), str(write(tmp_path, "after", after)), "--html", str(out)]
+    assert main_diff(argv) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{side}.json: the run did not complete ({verdict}: the session given is no longer valid (ID.1001))" in err
+    assert not out.exists()
+
+
+def test_the_verdict_is_compared_like_the_other_meta():
+    page = html_for(run(verdict="NOT CONFORMING"), run(verdict="CONFORMING"))
+    assert '<tr class="differs"><th>Verdict</th><td>NOT CONFORMING</td><td>CONFORMING</td></tr>' in page
+    assert '<tr><th>Verdict</th><td><span class="muted">not recorded</span></td>' in html_for(run(), run())
 
 
 def test_main_diff_usage_error_is_exit_2(tmp_path, capsys):
