@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from zstack_contract.derive import DeriveError, OverlayError, stale_files
-from zstack_contract.importer import DocPageError, import_doc_page
+from zstack_contract.importer import DocPageError, import_doc_pages
 from zstack_contract.spec import dump_json
 
 DEFAULT_SCHEMAS = Path("schemas")
@@ -23,8 +23,9 @@ def _write_derived(schemas_dir: Path) -> list[Path]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     schemas_dir: Path = args.schemas
-    for page in args.pages:
-        spec = import_doc_page(page)
+    # Read every page before writing any: two pages with one operation id are refused, never an overwrite.
+    specs = import_doc_pages(args.pages)
+    for page, spec in zip(args.pages, specs, strict=True):
         target = schemas_dir / spec.operation_id / "spec.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(dump_json(spec.to_json()), encoding="utf-8")

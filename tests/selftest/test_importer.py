@@ -667,11 +667,6 @@ def test_cli_imports_all_published_pages_into_a_chosen_folder(tmp_path: Path) ->
     assert main(["--schemas", str(schemas), "check"]) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py (H4's) imports page by page with import_doc_page, so a second page with the same operation id "
-    "overwrites the first; it must call import_doc_pages",
-)
 def test_cli_refuses_two_pages_with_one_operation_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from zstack_contract.cli import main
 
