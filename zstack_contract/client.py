@@ -265,6 +265,7 @@ def _transmit(scheme: str, host: str, port: int | None, wire: _Wire, timeout: fl
     watchdog = threading.Timer(timeout, expire)
     watchdog.daemon = True
     watchdog.start()
+    response: http.client.HTTPResponse | None = None
     try:
         conn.connect()
         if expired.is_set():
@@ -300,6 +301,8 @@ def _transmit(scheme: str, host: str, port: int | None, wire: _Wire, timeout: fl
         raise _TransportFailureError(f"{type(exc).__name__}: {exc}") from None
     finally:
         watchdog.cancel()
+        if response is not None:
+            response.close()  # its file object holds the socket open past conn.close()
         conn.close()
 
 
@@ -385,7 +388,7 @@ class ZStackClient:
 
         ``headers`` are extra, non-secret headers; authorization comes only from ``auth``.
         """
-        return self._send(method, path, query, auth, headers, json_body, raw_body, {})
+        return self._send(method, path, query, auth, headers, json_body, raw_body, {})[0]
 
     def _send(
         self,
@@ -397,8 +400,11 @@ class ZStackClient:
         json_body: Any,
         raw_body: str | None,
         fill: Mapping[str, Secret],
-    ) -> Exchange:
-        """``fill`` maps placeholders in ``path`` and the body to secrets, so no caller's frame holds them."""
+    ) -> tuple[Exchange, _Answer]:
+        """The masked exchange, and the raw answer for the client's own use (login reads its session from it).
+
+        ``fill`` maps placeholders in ``path`` and the body to secrets, so no caller's frame holds them.
+        """
         self._raise_if_down()
         body = raw_body if json_body is None else json.dumps(json_body)
         wire = self._wire(method, path, list(query), auth, headers, body, fill)
@@ -430,7 +436,7 @@ class ZStackClient:
             if auth is Auth.SESSION and answer.status == 200:
                 self.authenticated_successes += 1
         cap = self.max_response_bytes
-        return Exchange(
+        exchange = Exchange(
             method=method,
             url=self.base_url + wire.target.partition("?")[0],
             path=wire.target.partition("?")[0][len(self._prefix) :],
@@ -445,6 +451,7 @@ class ZStackClient:
             problem=f"body larger than {cap} bytes (cap: --zstack-max-response-bytes)" if answer.over_cap else None,
             secrets=self.secrets,
         )
+        return exchange, answer
 
     def _raise_if_down(self) -> None:
         if self.is_down:
@@ -509,10 +516,13 @@ class ZStackClient:
         """
         hashed = Secret(sha512_hex(password.reveal()))
         body = {"logInByAccount": {"accountName": account, "password": PASSWORD_HASH_PLACEHOLDER}}
-        exchange = self._send("PUT", LOGIN_PATH, (), Auth.NONE, None, body, None, {PASSWORD_HASH_PLACEHOLDER: hashed})
-        return self._session_from_login(exchange, account)
+        exchange, answer = self._send(
+            "PUT", LOGIN_PATH, (), Auth.NONE, None, body, None, {PASSWORD_HASH_PLACEHOLDER: hashed}
+        )
+        return self._session_from_login(exchange, answer, account)
 
-    def _session_from_login(self, exchange: Exchange, account: str) -> Secret:
+    def _session_from_login(self, exchange: Exchange, answer: _Answer, account: str) -> Secret:
+        """The session from the raw answer: the masked exchange hides a session the client already knows."""
         where = f"{self.base_url}{LOGIN_PATH}"
         if exchange.status == 404:
             raise LoginRejectedError(
@@ -528,7 +538,7 @@ class ZStackClient:
                 kind="unjudgeable",
                 status=exchange.status,
             )
-        is_json, body = exchange.parsed
+        is_json, body, _ = safejson.loads(_decode(answer.body, answer.charset))
         inventory = body.get("inventory") if is_json and isinstance(body, dict) else None
         uuid = inventory.get("uuid") if isinstance(inventory, dict) else None
         if exchange.status != 200 or not isinstance(uuid, str):
@@ -552,14 +562,14 @@ class ZStackClient:
         if not is_session_uuid(session.reveal()):
             raise UnsafeRequestError("refusing to log out a session that is not a 32-hex ZStack uuid")
         path = SESSIONS_PATH + SESSION_PLACEHOLDER
-        return self._send("DELETE", path, (), Auth.NONE, None, None, None, {SESSION_PLACEHOLDER: session})
+        return self._send("DELETE", path, (), Auth.NONE, None, None, None, {SESSION_PLACEHOLDER: session})[0]
 
     def validate_session(self, session: Secret) -> Exchange:
         """ValidateSession (GET accounts/sessions/{uuid}/valid), which needs no Authorization header."""
         if not is_session_uuid(session.reveal()):
             raise UnsafeRequestError("refusing to validate a session that is not a 32-hex ZStack uuid")
         path = SESSIONS_PATH + SESSION_PLACEHOLDER + "/valid"
-        return self._send("GET", path, (), Auth.NONE, None, None, None, {SESSION_PLACEHOLDER: session})
+        return self._send("GET", path, (), Auth.NONE, None, None, None, {SESSION_PLACEHOLDER: session})[0]
 
     def get_version(self) -> str | None:
         """GetVersion needs no session; None when the node does not answer it as documented."""
