@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 SESSION_PLACEHOLDER = "{sessionUuid}"
 PASSWORD_HASH_PLACEHOLDER = "{passwordSha512}"
@@ -58,6 +59,10 @@ def mask_text(text: str, secrets: Iterable[str]) -> str:
     """
     values = sorted({s for s in secrets if s}, key=len, reverse=True)
     for value in values:
-        pattern = re.compile(rf"(?<![{_TOKEN_CHARS}]){re.escape(value)}(?![{_TOKEN_CHARS}])", re.IGNORECASE)
-        text = pattern.sub(placeholder_for(value), text)
+        text = _token_pattern(value).sub(placeholder_for(value), text)
     return text
+
+
+@lru_cache(maxsize=256)
+def _token_pattern(value: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![{_TOKEN_CHARS}]){re.escape(value)}(?![{_TOKEN_CHARS}])", re.IGNORECASE)
