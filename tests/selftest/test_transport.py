@@ -321,6 +321,29 @@ def test_circuit_breaker_opens_after_three_transport_errors_and_a_success_resets
     assert len(server.seen) == sent
 
 
+def test_timeouts_open_the_circuit_breaker_too(serve: Callable[[Respond], TinyServer]) -> None:
+    stop = threading.Event()
+
+    def hang(h: BaseHTTPRequestHandler, seen: Seen) -> None:
+        stop.wait(30)  # no byte at all; released at the end of the test
+
+    server = serve(hang)
+    client = ZStackClient(server.url, timeout=0.3, session=Secret(SESSION))
+    try:
+        started = time.monotonic()
+        for _ in range(2):
+            with pytest.raises(TargetUnreachableError, match=r"no complete answer within 0\.3 s"):
+                client.send("GET", API)
+        with pytest.raises(TargetDownError, match="3 consecutive requests got no answer"):
+            client.send("GET", API)
+        assert time.monotonic() - started < 3
+        with pytest.raises(TargetDownError):
+            client.send("GET", API)
+        assert client.requests_sent == 3
+    finally:
+        stop.set()
+
+
 # --- secrets: exact values masked, never in an exception or a traceback local -----------------------------------
 
 
