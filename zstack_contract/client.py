@@ -420,14 +420,20 @@ class ZStackClient:
         answer: _Answer | None = None
         failure: _TransportFailureError | None = None
         interrupted = False
+        malformed = ""
         try:
             answer = _transmit(self._scheme, self._host, self._port, wire, self.timeout, self.max_response_bytes)
         except _TransportFailureError as exc:
             failure = exc
         except KeyboardInterrupt:
             interrupted = True
+        except ValueError as exc:  # http.client refused to build the request (e.g. a newline in a header value)
+            malformed = self.mask(f"{type(exc).__name__}: {exc}")
+        # Raised afresh, outside the except blocks: the library frames of the failure hold the wire request.
         if interrupted:
-            raise KeyboardInterrupt  # afresh: the interrupted frames hold the wire request
+            raise KeyboardInterrupt
+        if malformed:
+            raise ValueError(f"cannot send {method} {self.mask(wire.target)}: {malformed}")
         if answer is None:
             assert failure is not None
             raise self._failed(method, wire, failure.reason)

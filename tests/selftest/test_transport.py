@@ -415,6 +415,16 @@ def test_pytest_long_traceback_with_locals_shows_no_secret(
         assert secret not in output
 
 
+def test_a_request_http_client_refuses_leaves_no_library_frames(serve: Callable[[Respond], TinyServer]) -> None:
+    server = serve(zstack_like())
+    client = ZStackClient(server.url, timeout=5.0, session=Secret(SESSION))
+    with pytest.raises(ValueError, match="cannot send GET") as info:
+        client.send("GET", API, headers={"X-Bad": "a\nb"})
+    assert info.value.__context__ is None
+    assert client.requests_sent == 1
+    assert server.seen == []
+
+
 def test_exchange_holds_masked_data_only(serve: Callable[[Respond], TinyServer]) -> None:
     def echo(h: BaseHTTPRequestHandler, seen: Seen) -> None:
         auth = seen.headers.get("Authorization", "")
@@ -464,6 +474,15 @@ def test_login_sends_the_sha512_hex_and_masks_it_without_touching_json_keys(
         secrets=client.secrets,
     )
     assert json.loads(masked.body or "") == {"logInByAccount": {"accountName": "admin", "password": "{passwordSha512}"}}
+
+
+def test_logout_answered_500_shows_no_session(serve: Callable[[Respond], TinyServer]) -> None:
+    server = serve(lambda h, seen: reply(h, 500, f"cannot end session at {seen.path}".encode()))
+    exchange = ZStackClient(server.url, timeout=5.0).logout(Secret(SESSION))
+    assert server.seen[0].path == f"/zstack/v1/accounts/sessions/{SESSION}"
+    assert exchange.path == "/zstack/v1/accounts/sessions/{sessionUuid}"
+    assert exchange.text == "cannot end session at /zstack/v1/accounts/sessions/{sessionUuid}"
+    assert SESSION not in repr(exchange) + exchange.describe()
 
 
 def test_masking_takes_whole_tokens_only() -> None:
