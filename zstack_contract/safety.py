@@ -1,31 +1,107 @@
-"""Keep generated inputs from pointing a management node at a real host.
+"""What the suite may send: never a write to the cloud, never a generated URL that points at a real host.
 
-A generated ``url`` parameter is passed to the image store client on the management node, which would try to
-connect to whatever host it names. Every generated value therefore ends up either as the configured image
-store URL (the one host the user already pointed the suite at) or under the reserved ``.invalid`` top-level
-domain (RFC 6761: never resolves). The generated text is kept in the URL's path, so characters that break a
-parser (non-ASCII, ``%``, quotes) still reach the server.
+Two guards live here. :func:`request_refusal` is the read-only guard: it judges the request exactly as it goes
+on the wire (percent-decoded, dot segments and all) against an allow-list of method + path templates, so no
+path parameter, server answer or encoding trick can turn it into a write. :func:`safe_url` keeps generated
+``url``-like parameters pointing at the configured image store or at the reserved ``.invalid`` top-level domain
+(RFC 6761: never resolves); the generated text is kept in the URL's path, so characters that break a parser
+(non-ASCII, ``%``, quotes) still reach the server.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
 SAFE_HOST = "zstack-contract.invalid"
 URL_PARAMETERS = frozenset({"url", "backupStorageUrl", "hostname", "managementIp", "ip", "exportUrl"})
 
+API_PREFIX = "/zstack/v1/"
+LOGIN_PATH = "/zstack/v1/accounts/login"
+SESSIONS_PATH = "/zstack/v1/accounts/sessions/"
+VERSION_PATH = "/zstack/v1/management-nodes/actions"
+
+_SESSION_UUID = re.compile(r"[0-9a-fA-F]{32}")
+_METHOD = re.compile(r"[A-Z]+")
+# Raw characters no well-formed request target carries: controls, space, backslash, non-ASCII, fragment.
+_BAD_RAW = re.compile(r"[^\x21-\x7e]|[\\#]")
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c|25)", re.IGNORECASE)
+_HOST = re.compile(r"[a-z0-9.-]+")
+
+
+def is_session_uuid(value: str) -> bool:
+    """ZStack session uuids are 32 hex characters (a uuid without dashes); anything else is not used."""
+    return _SESSION_UUID.fullmatch(value) is not None
+
+
+def request_refusal(method: str, target: str, body: str | None) -> str | None:
+    """Why ``method target`` (path plus ``?query`` as sent) must not be sent read-only, or None if it may.
+
+    Allowed: GET/HEAD of anything under /zstack/v1/; PUT login; PUT management-nodes/actions whose body's only
+    key is getVersion; DELETE of one session by its uuid (the suite's own logout). Nothing else.
+    """
+    if not _METHOD.fullmatch(method):
+        return "the method is not an upper-case token"
+    path, _, query = target.partition("?")
+    if _BAD_RAW.search(target):
+        return "the request target has a control, space, backslash, '#' or non-ASCII character"
+    if _ENCODED_SEPARATOR.search(path):
+        return "the path has an encoded '/', '\\' or '%'"
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return "the path has percent-escapes that are not UTF-8"
+    if _BAD_RAW.search(decoded) or "//" in decoded:
+        return "the decoded path has a control, space, backslash, '#', non-ASCII character or an empty segment"
+    segments = decoded.split("/")[1:]
+    if not decoded.startswith("/") or any(s.split(";")[0] in (".", "..") for s in segments):
+        return "the path has '.' or '..' segments"
+    if method in ("GET", "HEAD"):
+        return None if decoded.startswith(API_PREFIX) else f"the path is not under {API_PREFIX}"
+    if query:
+        return "a write-like method with a query string"
+    if method == "PUT" and decoded == LOGIN_PATH:
+        return None
+    if method == "PUT" and decoded == VERSION_PATH:
+        return None if _is_get_version(body) else "a PUT to management-nodes/actions that is not getVersion"
+    if method == "DELETE" and decoded.startswith(SESSIONS_PATH) and is_session_uuid(decoded[len(SESSIONS_PATH) :]):
+        return None
+    return "not one of the suite's own session or version calls"
+
+
+def _is_get_version(body: str | None) -> bool:
+    try:
+        value = json.loads(body or "")
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and list(value) == ["getVersion"]
+
 
 def is_safe_url(value: str, configured: Iterable[str] = ()) -> bool:
-    """True when ``value`` can only make the node connect to the configured store or to nothing."""
+    """True when ``value`` can only make the node connect to the configured store or to nothing.
+
+    Strict on purpose, so that every common parser (WHATWG, urllib, Java's URI, libcurl) agrees on the host:
+    a backslash, NUL or any control or whitespace character anywhere, userinfo (``@``), a percent-escape or a
+    non-ASCII character in the authority, or an empty host make the value unsafe.
+    """
     if value in set(configured):
         return True
-    try:
-        host = urlsplit(value).hostname
-    except ValueError:
+    if any(c == "\\" or c.isspace() or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
         return False
-    return host is not None and (host == "invalid" or host.endswith(".invalid"))
+    scheme, sep, rest = value.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return False
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" in authority or "%" in authority or not authority.isascii():
+        return False
+    host, _, port = authority.partition(":")
+    if port and not port.isdigit():
+        return False
+    host = host.lower()
+    return bool(_HOST.fullmatch(host)) and (host == "invalid" or host.endswith(".invalid"))
 
 
 def safe_url(value: str, configured: str | None) -> str:

@@ -6,7 +6,9 @@ Precedence is command line, then environment variable, then default. A bad value
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,10 @@ from zstack_contract.secret import Secret
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_LIVE_RATE = 10.0  # requests per second against a real cloud
 DEFAULT_EXAMPLES = 25
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+MIN_MAX_RESPONSE_BYTES = 1024
+MIN_RATE = 0.01  # requests per second; anything slower is a typo, not a cap (0 means no cap)
+_SESSION_UUID = re.compile(r"[0-9a-fA-F]{32}")
 
 
 class SettingsError(ValueError):
@@ -79,15 +85,24 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "zstack_timeout",
         "--zstack-timeout",
         "ZSTACK_TIMEOUT",
-        f"seconds per request (default {DEFAULT_TIMEOUT:g})",
+        f"seconds per request, one deadline for connect, headers and the whole body (default {DEFAULT_TIMEOUT:g})",
         "SECONDS",
     ),
     OptionSpec(
         "zstack_rate_limit",
         "--zstack-rate-limit",
         "ZSTACK_RATE_LIMIT",
-        f"requests per second, 0 = no cap (default {DEFAULT_LIVE_RATE:g} for --zstack-url, none for the mock)",
+        f"requests per second (at least {MIN_RATE:g}; 0 = no cap; default {DEFAULT_LIVE_RATE:g} for --zstack-url, "
+        "none for the mock); with -n N the cap is shared by all workers",
         "RPS",
+    ),
+    OptionSpec(
+        "zstack_max_response_bytes",
+        "--zstack-max-response-bytes",
+        "ZSTACK_MAX_RESPONSE_BYTES",
+        f"largest response body read, in bytes (default {DEFAULT_MAX_RESPONSE_BYTES}); a larger body is reported "
+        "as not judgeable, not read whole",
+        "BYTES",
     ),
     OptionSpec(
         "zstack_mock_deviation",
@@ -156,6 +171,7 @@ class Settings:
     report_dir: Path | None
     baseline: Path | None
     update_baseline: bool
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @property
     def uses_mock(self) -> bool:
@@ -191,6 +207,8 @@ def _number(spec: OptionSpec, raw: str | None, kind: type[int] | type[float], de
         value = kind(raw)
     except ValueError:
         raise SettingsError(f"{spec.flag} ({spec.env}) must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{spec.flag} ({spec.env}) must be a finite number, got {raw!r}")
     if value < minimum:
         raise SettingsError(f"{spec.flag} ({spec.env}) must be at least {minimum:g}, got {raw!r}")
     return value
@@ -202,16 +220,15 @@ def resolve(cli: Getter, env: Mapping[str, str] | None = None, *, rootdir: Path)
     spec = {s.name: s for s in OPTIONS}
     raw = {name: _raw(s, cli, env) for name, s in spec.items()}
 
-    url = raw["zstack_url"]
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SettingsError(f"--zstack-url (ZSTACK_URL) must be an http(s) URL like http://mn:8080, got {url!r}")
-        url = url.rstrip("/")
-        if url.endswith("/zstack"):
-            url = url[: -len("/zstack")]
+    url = None if raw["zstack_url"] is None else _base_url(raw["zstack_url"])
     if url is not None and raw["zstack_mock_deviation"]:
         raise SettingsError("--zstack-mock-deviation applies to the embedded mock; drop it or drop --zstack-url")
+    session = raw["zstack_session"]
+    if session is not None and not _SESSION_UUID.fullmatch(session):
+        raise SettingsError(
+            "--zstack-session (ZSTACK_SESSION) must be a ZStack session uuid: 32 hex digits without dashes, "
+            f"got {len(session)} characters" + ("" if session else " (empty)")
+        )
     if (raw["zstack_account"] is None) != (raw["zstack_password"] is None):
         raise SettingsError(
             "give both --zstack-account and --zstack-password (ZSTACK_ACCOUNT / ZSTACK_PASSWORD), or neither"
@@ -257,7 +274,7 @@ def resolve(cli: Getter, env: Mapping[str, str] | None = None, *, rootdir: Path)
         positive_params=positive,
         strict=bool(raw["zstack_strict"]),
         timeout=_number(spec["zstack_timeout"], raw["zstack_timeout"], float, DEFAULT_TIMEOUT, 0.001),
-        rate_limit=_number(spec["zstack_rate_limit"], raw["zstack_rate_limit"], float, default_rate, 0),
+        rate_limit=_rate(spec["zstack_rate_limit"], raw["zstack_rate_limit"], default_rate),
         deviations=tuple(raw["zstack_mock_deviation"]),
         examples=_number(spec["zstack_examples"], raw["zstack_examples"], int, DEFAULT_EXAMPLES, 1),
         seed=None if seed_raw is None else _number(spec["zstack_seed"], seed_raw, int, None, 0),
@@ -265,4 +282,57 @@ def resolve(cli: Getter, env: Mapping[str, str] | None = None, *, rootdir: Path)
         report_dir=report_dir,
         baseline=baseline,
         update_baseline=bool(raw["zstack_update_baseline"]),
+        max_response_bytes=_number(
+            spec["zstack_max_response_bytes"],
+            raw["zstack_max_response_bytes"],
+            int,
+            DEFAULT_MAX_RESPONSE_BYTES,
+            MIN_MAX_RESPONSE_BYTES,
+        ),
     )
+
+
+def _rate(spec: OptionSpec, raw: str | None, default: float) -> float:
+    rate: float = _number(spec, raw, float, default, 0)
+    if 0 < rate < MIN_RATE:
+        raise SettingsError(
+            f"{spec.flag} ({spec.env}) must be 0 (no cap) or at least {MIN_RATE:g} requests per second, got {raw!r}"
+        )
+    return rate
+
+
+def _base_url(url: str) -> str:
+    """The management node's base URL, checked; a URL with userinfo is refused without printing the password."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port  # port raises ValueError when it is not a number in range
+    except ValueError:
+        raise SettingsError(
+            f"--zstack-url (ZSTACK_URL) is not a valid URL ({_without_userinfo(url)!r}): give it like http://mn:8080"
+        ) from None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise SettingsError(
+            f"--zstack-url (ZSTACK_URL) must not carry a user or password ({_without_userinfo(url)!r}): ZStack "
+            "authenticates with --zstack-account/--zstack-password or --zstack-session, never with URL userinfo"
+        )
+    if parts.scheme not in ("http", "https") or not host:
+        raise SettingsError(f"--zstack-url (ZSTACK_URL) must be an http(s) URL like http://mn:8080, got {url!r}")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"--zstack-url (ZSTACK_URL) must not have a query or fragment, got {url!r}")
+    del port
+    url = url.rstrip("/")
+    if url.endswith("/zstack"):
+        url = url[: -len("/zstack")]
+    return url
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` with everything between '//' and the last '@' before any '?' or '#' removed: no password prints.
+
+    Conservative on purpose: parsers disagree on where a password containing '/' ends, so cut up to the last '@'.
+    """
+    scheme, sep, rest = url.partition("//")
+    head = re.split(r"[?#]", rest, maxsplit=1)[0]
+    if "@" not in head:
+        return url
+    return f"{scheme}{sep}{rest[head.rindex('@') + 1 :]}"

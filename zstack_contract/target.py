@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from zstack_contract.client import Auth, LoginRejectedError, TargetUnreachableError, ZStackClient
+from zstack_contract.client import (
+    Exchange,
+    LoginRejectedError,
+    TargetDownError,
+    TargetUnreachableError,
+    UnsafeRequestError,
+    ZStackClient,
+)
 from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, SEEDED_IMAGE_STORE_URL, MockZStack
 from zstack_contract.secret import Secret
 from zstack_contract.settings import Settings
@@ -40,19 +47,41 @@ class Target:
         return self.account is not None and self.password is not None
 
     def new_session(self) -> Secret:
-        """A throwaway session of the suite's own (never the user's --zstack-session, which it must not end)."""
+        """A throwaway session of the suite's own (never the user's --zstack-session, which it must not end).
+
+        Raises TargetError (with what to check) when the node gives no usable session.
+        """
         if self.account is None or self.password is None:
             raise TargetError("needs --zstack-account/--zstack-password to create a session of its own")
-        uuid = self.client.login(self.account, self.password)
+        try:
+            uuid = self.client.login(self.account, self.password)
+        except LoginRejectedError as exc:
+            raise TargetError(_login_advice(exc)) from None
         self.owned_sessions.append(uuid)
         return uuid
+
+    def session_is_valid(self) -> bool | None:
+        """Whether the run's session is still valid (ValidateSession); None when the node cannot tell.
+
+        TargetDownError propagates: a node that stopped answering ends the run.
+        """
+        session = self.client.session
+        if session is None:
+            return None
+        try:
+            answer = _valid_answer(self.client.validate_session(session))
+        except TargetDownError:
+            raise
+        except (TargetUnreachableError, UnsafeRequestError):
+            return None
+        return answer if isinstance(answer, bool) else None
 
     def close(self) -> None:
         try:
             for uuid in self.owned_sessions:
                 try:
                     self.client.logout(uuid)
-                except TargetUnreachableError:
+                except (TargetUnreachableError, UnsafeRequestError):
                     break
         finally:
             self.client.close()
@@ -68,8 +97,26 @@ def positive_defaults(settings: Settings) -> dict[str, str]:
     return values
 
 
-def open_target(settings: Settings) -> Target:
-    """Start or reach the node, read its version, log in. Raises TargetError with one actionable message."""
+def _valid_answer(exchange: Exchange) -> bool | str:
+    """ValidateSession's ``valid`` flag, or a description of the answer when it is not ZStack's shape."""
+    is_json, body = exchange.parsed
+    if exchange.status == 200 and is_json and isinstance(body, dict) and isinstance(body.get("valid"), bool):
+        return bool(body["valid"])
+    shape = exchange.problem or ("a JSON body without a boolean 'valid'" if is_json else "a body that is not JSON")
+    return f"HTTP {exchange.status} with {shape}"
+
+
+def _login_advice(exc: LoginRejectedError) -> str:
+    if exc.kind == "refused":
+        return f"{exc}. Check --zstack-account / --zstack-password"
+    return str(exc)
+
+
+def open_target(settings: Settings, *, workers: int = 1) -> Target:
+    """Start or reach the node, read its version, log in. Raises TargetError with one actionable message.
+
+    ``workers`` processes share the run (pytest-xdist): each gets an equal share of the rate cap.
+    """
     mock: MockZStack | None = None
     account: str | None
     password: Secret | None
@@ -82,33 +129,42 @@ def open_target(settings: Settings) -> Target:
         base_url = settings.url
         account, password = settings.account, settings.password
     client = ZStackClient(
-        base_url, timeout=settings.timeout, rate_limit=settings.rate_limit, session=settings.session
+        base_url,
+        timeout=settings.timeout,
+        rate_limit=settings.rate_limit / max(1, workers),
+        session=settings.session,
+        max_response_bytes=settings.max_response_bytes,
     )
     target = Target(settings, client, None, mock, account, password)
     try:
-        try:
-            target.version = client.get_version()
-        except TargetUnreachableError as exc:
-            raise TargetError(
-                f"cannot reach the management node at {base_url}: {exc}. Check --zstack-url (ZSTACK_URL), "
-                "that the node is up and that this machine can reach it"
-            ) from exc
-        if settings.session is not None:
-            check = client.send(
-                "GET", f"/zstack/v1/accounts/sessions/{settings.session.reveal()}/valid", auth=Auth.NONE
-            )
-            is_json, body = check.parsed
-            if check.status == 200 and is_json and isinstance(body, dict) and body.get("valid") is False:
-                raise TargetError(
-                    "the session given with --zstack-session (ZSTACK_SESSION) is not valid on "
-                    f"{base_url}: log in again, or pass --zstack-account/--zstack-password instead"
-                )
-        else:
-            try:
-                client.session = target.new_session()
-            except LoginRejectedError as exc:
-                raise TargetError(f"{exc}. Check --zstack-account / --zstack-password") from exc
+        _connect(target, base_url)
     except BaseException:
         target.close()
         raise
     return target
+
+
+def _connect(target: Target, base_url: str) -> None:
+    settings, client = target.settings, target.client
+    try:
+        target.version = client.get_version()
+        if settings.session is not None:
+            answer = _valid_answer(client.validate_session(settings.session))
+            if answer is False:
+                raise TargetError(
+                    "the session given with --zstack-session (ZSTACK_SESSION) is not valid on "
+                    f"{base_url}: log in again, or pass --zstack-account/--zstack-password instead"
+                )
+            if answer is not True:
+                raise TargetError(
+                    f"not a ZStack node or ValidateSession not served at {base_url}: {answer} to GET "
+                    '/zstack/v1/accounts/sessions/{sessionUuid}/valid (expected HTTP 200 {"valid": true}). '
+                    "Check --zstack-url (ZSTACK_URL)"
+                )
+        else:
+            client.session = target.new_session()
+    except TargetUnreachableError as exc:
+        raise TargetError(
+            f"cannot reach the management node at {base_url}: {exc}. Check --zstack-url (ZSTACK_URL), "
+            "that the node is up and that this machine can reach it"
+        ) from None
