@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from tests.contract.test_auth import _auth
 from tests.contract.test_list_encodings import agreement, list_encoding_findings
 from tests.selftest.conftest import SCHEMAS
 from zstack_contract import expectations as table
+from zstack_contract.cases import RequestCase
 from zstack_contract.checks import RULES, check_exchange
-from zstack_contract.client import Exchange
+from zstack_contract.client import Exchange, LoginRejectedError
 from zstack_contract.contract import load_contract
 from zstack_contract.doccheck import doc_records
 from zstack_contract.findings import Level
+from zstack_contract.secret import Secret
+from zstack_contract.target import Target
 from zstack_contract.validation import schema_findings
 
 API = load_contract(SCHEMAS / "GetDatabaseBackupFromImageStore")
@@ -305,3 +309,22 @@ def test_doc_records_list_the_seed_pages_documentation_findings() -> None:
     assert all(f.level is Level.DOC for r in records for f in r.findings)
     assert len({r.test for r in records}) == len(records)
     assert all(r.to_json()["findings"] for r in records)
+
+
+# session-after-logout: a second login that fails is a clear failure message, not a traceback.
+
+
+class _RefusingTarget:
+    can_login = True
+
+    def new_session(self) -> Secret:
+        raise LoginRejectedError("login refused: HTTP 503 ID.1006 max concurrent sessions")
+
+
+def test_login_failure_in_session_after_logout_is_a_clear_failure() -> None:
+    case = RequestCase("session-after-logout", "auth", (), table.invalid_session(), auth="logged-out")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        _auth(case, cast(Target, _RefusingTarget()))
+    assert not failed.value.pytrace
+    assert str(failed.value).startswith("cannot run session-after-logout: logging in a second session")
+    assert "ID.1006" in str(failed.value)
