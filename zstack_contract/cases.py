@@ -157,11 +157,12 @@ def auth_cases(api: ApiContract, positive: PositiveValues) -> list[RequestCase]:
     if not api.spec.auth_required:
         return []
     base = positive.query()
+    session = table.invalid_session(arguments_complete=not positive.missing)
     return [
         RequestCase("no-authorization-header", "auth", base, table.missing_authorization(), auth="none"),
         RequestCase("non-oauth-scheme", "auth", base, table.wrong_scheme(), auth="scheme"),
-        RequestCase("unknown-session", "auth", base, table.invalid_session(), auth="unknown-session"),
-        RequestCase("session-after-logout", "auth", base, table.invalid_session(), auth="logged-out"),
+        RequestCase("unknown-session", "auth", base, session, auth="unknown-session"),
+        RequestCase("session-after-logout", "auth", base, session, auth="logged-out"),
     ]
 
 

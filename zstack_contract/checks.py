@@ -217,8 +217,9 @@ def _success_findings(name: str, case: str, ex: Exchange, expectation: Expectati
                 "$",
                 "the request served under the run's session ({sessionUuid})",
                 got,
-                f"{basis}; error code {code} refuses the session: either the server does not honour a valid "
-                "session, or the session died during the run (the suite re-checks it)",
+                f"{basis}; {code} is an identity (ID.*) refusal: the run's session was not honoured (the server "
+                "does not honour a valid session, the session died during the run, or the account lacks permission "
+                "for this API); the suite re-checks the session",
             )
         ]
     if ex.status >= 500 and ex.status != API_FAILURE:

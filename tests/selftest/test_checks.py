@@ -97,6 +97,20 @@ MUST, SHOULD = Level.MUST, Level.SHOULD
             [("request.refusal-class", MUST)],
             id="session-as-401",
         ),
+        pytest.param(
+            table.invalid_session(arguments_complete=False),
+            503,
+            envelope("SYS.1007"),
+            [],
+            id="session-case-without-required-values-validated-first",
+        ),
+        pytest.param(
+            table.invalid_session(arguments_complete=False),
+            400,
+            "invalid session",
+            [("request.refusal-class", MUST)],
+            id="session-case-without-required-values-status",
+        ),
         pytest.param(table.invalid_argument(), 503, envelope("SYS.1007"), [], id="argument-ok"),
         pytest.param(
             table.invalid_argument(),
