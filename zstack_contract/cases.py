@@ -1,7 +1,8 @@
 """The requests the example tests send, derived from each API's spec and overlay (never typed per field).
 
-Expectations cite the protocol notes (``zstack-rest-protocol.md``) section they come from, so a finding
-says not only what broke but why the suite expected otherwise.
+Expectations come from the one table in :mod:`zstack_contract.expectations` (shared with the wire oracle and
+the list-encodings property); each cites the protocol notes section it comes from, so a finding says not only
+what broke but why the suite expected otherwise.
 """
 
 from __future__ import annotations
@@ -12,44 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-from zstack_contract.checks import Expectation, Outcome
+from zstack_contract import expectations as table
 from zstack_contract.contract import ApiContract
+from zstack_contract.expectations import Expectation
 from zstack_contract.spec import Param
 
-INVALID_ARGUMENT = "SYS.1007"
-INVALID_SESSION = "ID.1001"
-MISSING_AUTH_TEXT = "missing header 'Authorization'"
-WRONG_SCHEME_TEXT = "Authorization type must be 'OAuth'"
 UNKNOWN_PARAM = "zstackContractUnknownParam"
 # Tag values the suite writes into list parameters: clearly its own, and harmless to any tag parser.
 TAG_VALUES = ("zstack-contract::probe-a", "zstack-contract::probe-b")
-
-_VALIDATION_BASIS = "protocol notes §1 'Parameter validation': argerr → HTTP 503 SYS.1007"
-_NON_NUMERIC_BASIS = (
-    "protocol notes §1 'Number parsing': real ZStack answers HTTP 500 plain text 'For input string' here "
-    "(NumberFormatException escapes), which breaks this should-rule"
-)
-
-
-def invalid_argument(basis: str = _VALIDATION_BASIS) -> Expectation:
-    """Bad input: refused (must), with ZStack's 503 SYS.1007 (should)."""
-    return Expectation(Outcome.REFUSED, should_status=503, should_code=INVALID_ARGUMENT, basis=basis)
-
-
-def non_numeric() -> Expectation:
-    """A non-numeric value for an integer parameter (real ZStack breaks the should part: HTTP 500)."""
-    return invalid_argument(_NON_NUMERIC_BASIS)
-
-
-def duplicate_scalar(name: str) -> Expectation:
-    """A scalar given twice: ZStack's REST layer answers 400 plain text (should); must does not say."""
-    return Expectation(
-        Outcome.ANY,
-        should_status=400,
-        should_text=f"Invalid query parameter[{name}], only one value is allowed for the parameter but multiple "
-        "values found",
-        basis="protocol notes §1: a scalar given twice → HTTP 400 plain text",
-    )
 
 
 @dataclass(frozen=True)
@@ -111,7 +82,7 @@ def _with(query: tuple[tuple[str, str], ...], name: str, value: str) -> tuple[tu
 def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestCase]:
     """Each parameter rule the spec implies, applied to a request that is otherwise valid."""
     base = positive.query()
-    refused = invalid_argument()
+    refused = table.invalid_argument()
     cases: list[RequestCase] = []
     for param in api.spec.parameters:
         if param.location != "query":
@@ -127,12 +98,11 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                     f"non-integer-{name}",
                     "parameters",
                     _with(base, name, "abc"),
-                    non_numeric(),
+                    table.non_numeric(),
                 )
             )
             low, high = _integer_bounds(api, name)
-            range_basis = f"{_VALIDATION_BASIS}; range from {api.overlay.source or 'the overlay'}"
-            range_refused = invalid_argument(range_basis)
+            range_refused = table.out_of_range(api.overlay.source or "the overlay")
             if low is not None:
                 cases.append(
                     RequestCase(f"below-range-{name}", "parameters", _with(base, name, str(low - 1)), range_refused)
@@ -148,9 +118,7 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                     f"repeated-keys-{name}",
                     "parameters",
                     repeated,
-                    Expectation(
-                        Outcome.SUCCESS, basis="protocol notes §1: lists as repeated keys (what the SDK sends)"
-                    ),
+                    table.positive_call(table.repeated_list_keys().basis),
                 )
             )
             indexed = (*base, *((f"{name}.{i}", v) for i, v in enumerate(TAG_VALUES)))
@@ -159,9 +127,7 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                     f"indexed-keys-{name}",
                     "parameters",
                     indexed,
-                    Expectation(
-                        Outcome.ANY, should_succeed=True, basis="protocol notes §1: lists as indexed keys k.0, k.1"
-                    ),
+                    table.indexed_list_keys(),
                 )
             )
         if not _is_list(api, name) and name in positive.values and not positive.missing:
@@ -171,7 +137,7 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                     f"duplicate-{name}",
                     "parameters",
                     (*base, (name, value)),
-                    duplicate_scalar(name),
+                    table.duplicate_scalar(name),
                 )
             )
     if not positive.missing:
@@ -180,9 +146,7 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
                 "unknown-parameter-ignored",
                 "parameters",
                 (*base, (UNKNOWN_PARAM, "1")),
-                Expectation(
-                    Outcome.ANY, should_succeed=True, basis="protocol notes §1: unknown query keys are ignored"
-                ),
+                table.unknown_parameter(),
             )
         )
     return cases
@@ -193,46 +157,12 @@ def auth_cases(api: ApiContract, positive: PositiveValues) -> list[RequestCase]:
     if not api.spec.auth_required:
         return []
     base = positive.query()
-    session_basis = "protocol notes §2 'Invalid or expired session': sync API → HTTP 503 ID.1001"
+    session = table.invalid_session(arguments_complete=not positive.missing)
     return [
-        RequestCase(
-            "no-authorization-header",
-            "auth",
-            base,
-            Expectation(
-                Outcome.REFUSED,
-                should_status=400,
-                should_text=MISSING_AUTH_TEXT,
-                basis="protocol notes §1 status table: missing Authorization → HTTP 400 plain text",
-            ),
-            auth="none",
-        ),
-        RequestCase(
-            "non-oauth-scheme",
-            "auth",
-            base,
-            Expectation(
-                Outcome.REFUSED,
-                should_status=400,
-                should_text=WRONG_SCHEME_TEXT,
-                basis="protocol notes §1 status table: scheme neither OAuth nor ZStack → HTTP 400",
-            ),
-            auth="scheme",
-        ),
-        RequestCase(
-            "unknown-session",
-            "auth",
-            base,
-            Expectation(Outcome.REFUSED, should_status=503, should_code=INVALID_SESSION, basis=session_basis),
-            auth="unknown-session",
-        ),
-        RequestCase(
-            "session-after-logout",
-            "auth",
-            base,
-            Expectation(Outcome.REFUSED, should_status=503, should_code=INVALID_SESSION, basis=session_basis),
-            auth="logged-out",
-        ),
+        RequestCase("no-authorization-header", "auth", base, table.missing_authorization(), auth="none"),
+        RequestCase("non-oauth-scheme", "auth", base, table.wrong_scheme(), auth="scheme"),
+        RequestCase("unknown-session", "auth", base, session, auth="unknown-session"),
+        RequestCase("session-after-logout", "auth", base, session, auth="logged-out"),
     ]
 
 

@@ -1,53 +1,27 @@
 """The contract rules applied to one exchange: what was expected of the answer, and what broke.
 
-Every rule has an id and a level. ``must`` rules come from the doc page and ZStack's envelope; ``should``
-rules come from the protocol notes (the exact status and code real ZStack answers) and from plain HTTP
-hygiene. :func:`check_exchange` never raises on a bad answer; it returns findings.
+Every rule has an id and a level. ``must`` rules come from the doc page, ZStack's envelope and the statuses and
+error codes clients branch on (where the protocol notes mark them verified); ``should`` rules come from the
+protocol notes' exact texts and from plain HTTP hygiene. What each kind of request is expected to get lives in
+:mod:`zstack_contract.expectations`. :func:`check_exchange` never raises on a bad answer; it returns findings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 from typing import Any
 
 from zstack_contract.client import Exchange
 from zstack_contract.contract import ApiContract
+from zstack_contract.expectations import API_FAILURE, Expectation, Outcome
 from zstack_contract.findings import Finding, Level, excerpt
 from zstack_contract.validation import dedupe, schema_findings
 
+__all__ = ["RULES", "Expectation", "Outcome", "body_findings", "check_exchange", "error_code", "finding"]
+
 SYNC_SUCCESS = 200
-API_FAILURE = 503
-
-
-class Outcome(StrEnum):
-    SUCCESS = "success"  # 200 and a body that passes the must schema
-    SUCCESS_OR_API_ERROR = "success-or-api-error"  # that, or 503 with a valid ZStack envelope
-    REFUSED = "refused"  # no 2xx, no result data
-    ANY = "any"  # the contract does not say; whatever comes must still be well-formed
-
-
-@dataclass(frozen=True)
-class Expectation:
-    must: Outcome
-    should_status: int | None = None
-    should_code: str | None = None
-    should_text: str | None = None
-    should_succeed: bool = False
-    basis: str = ""  # where the expectation comes from, shown with every finding
-
-    def describe_should(self) -> str:
-        if self.should_succeed:
-            return "HTTP 200 with a valid body"
-        parts = []
-        if self.should_status is not None:
-            parts.append(f"HTTP {self.should_status}")
-        if self.should_code:
-            parts.append(f"error code {self.should_code}")
-        if self.should_text:
-            parts.append(f"plain text {self.should_text!r}")
-        return ", ".join(parts) or "a ZStack error"
-
+NOT_FOUND = 404
+NOT_SERVED_PREFIX = "no api mapping"
 
 RULES: dict[str, tuple[Level, str]] = {
     "response.shape": (Level.MUST, "a 200 body passes the derived must schema (result fields, documented types)"),
@@ -59,7 +33,26 @@ RULES: dict[str, tuple[Level, str]] = {
     "request.accepted": (Level.MUST, "a valid request is answered 200 (or 503 with an envelope where allowed)"),
     "request.no-server-error": (Level.MUST, "a valid request never gets a 5xx other than ZStack's 503 envelope"),
     "request.refused": (Level.MUST, "an invalid or unauthenticated request gets no 2xx and no result data"),
-    "request.zstack-error": (Level.SHOULD, "a refusal carries the status and code ZStack answers (protocol notes)"),
+    "request.refusal-class": (
+        Level.MUST,
+        "a refusal carries the HTTP status and error code clients branch on, where the protocol notes mark them "
+        "[V]: 503 ID.1001 bad session, 503 ID.1000 wrong credentials, 503 SYS.1007 invalid argument, 400 for a "
+        "missing or non-OAuth Authorization header or a scalar given twice",
+    ),
+    "request.zstack-error": (
+        Level.SHOULD,
+        "a refusal carries the exact status, code and text ZStack answers (protocol notes)",
+    ),
+    "request.authenticated": (
+        Level.MUST,
+        "a request sent with the run's valid session that should succeed is not refused as unauthenticated "
+        "(503 with an ID.* code)",
+    ),
+    "api.not-served": (Level.MUST, "the target serves the API (no 404 'no api mapping' for its path)"),
+    "response.unjudgeable": (
+        Level.MUST,
+        "the answer can be judged: a body within the size cap, JSON nested within the depth limit",
+    ),
     "request.no-plain-500": (Level.SHOULD, "bad input is answered with a ZStack error, not HTTP 500 plain text"),
     "request.should-accept": (Level.SHOULD, "an input ZStack accepts (protocol notes) is answered 200"),
     "request.list-encodings-agree": (
@@ -134,7 +127,8 @@ def _carries_result(api: ApiContract, ex: Exchange) -> bool:
     return is_json and isinstance(body, dict) and any(k in body for k in api.result_fields)
 
 
-def _error_code(ex: Exchange) -> str | None:
+def error_code(ex: Exchange) -> str | None:
+    """The ZStack error code of an answer (wrapped or bare envelope), if it carries one."""
     is_json, body = ex.parsed
     if is_json and isinstance(body, dict):
         error = body.get("error", body)
@@ -143,36 +137,64 @@ def _error_code(ex: Exchange) -> str | None:
     return None
 
 
+def exchange_problem(ex: Exchange) -> str | None:
+    """Why the answer's body cannot be judged (over the size cap, nested too deep), or None.
+
+    ``Exchange.problem`` lands with the transport change (H1); until then an Exchange has none.
+    """
+    problem = getattr(ex, "problem", None)
+    return problem if isinstance(problem, str) and problem else None
+
+
+def sent_with_session(ex: Exchange) -> bool:
+    """Whether the request carried the run's own session (``Exchange.auth``, which lands with H1).
+
+    Before it lands every request that is expected to succeed is sent with the run's session.
+    """
+    return getattr(ex, "auth", "session") == "session"
+
+
+def is_not_served(ex: Exchange) -> bool:
+    """ZStack's answer for a path no API is mapped to (protocol notes §1 status table)."""
+    return ex.status == NOT_FOUND and ex.text.lstrip().lower().startswith(NOT_SERVED_PREFIX)
+
+
 def check_exchange(api: ApiContract, case: str, ex: Exchange, expectation: Expectation) -> list[Finding]:
     """Every finding for one exchange against what was expected of it."""
     name = api.name
     basis = expectation.basis
-    out: list[Finding] = []
     got = f"HTTP {ex.status}: {excerpt(ex.text, 200)}"
-    if expectation.must in (Outcome.SUCCESS, Outcome.SUCCESS_OR_API_ERROR):
-        allowed = {SYNC_SUCCESS} | ({API_FAILURE} if expectation.must is Outcome.SUCCESS_OR_API_ERROR else set())
-        if ex.status >= 500 and ex.status != API_FAILURE:
-            out.append(finding(name, case, "request.no-server-error", "$", "no 5xx other than 503", got, basis))
-        elif ex.status not in allowed:
-            wanted = " or ".join(f"HTTP {s}" for s in sorted(allowed))
-            out.append(finding(name, case, "request.accepted", "$", wanted, got, basis))
-    elif expectation.must is Outcome.REFUSED:
-        if 200 <= ex.status < 300 or _carries_result(api, ex):
-            out.append(finding(name, case, "request.refused", "$", "a refusal (no 2xx, no result data)", got, basis))
-        elif ex.status >= 500 and ex.status != API_FAILURE:
-            out.append(
-                finding(
-                    name,
-                    case,
-                    "request.no-plain-500",
-                    "$",
-                    f"a ZStack error ({expectation.describe_should()})",
-                    got,
-                    basis,
-                )
+    if is_not_served(ex):
+        # Nothing about the API can be judged, and no refusal test may count this 404 as a refusal.
+        return [
+            finding(
+                name,
+                case,
+                "api.not-served",
+                "$",
+                f"the target serves {api.spec.method} {api.spec.path}",
+                got,
+                "the target has no such API: a wrong --zstack-url, another ZStack edition, or an API removed",
             )
-        else:
-            out += _zstack_error_findings(name, case, ex, expectation, got)
+        ]
+    problem = exchange_problem(ex)
+    if problem is not None:
+        return [
+            finding(
+                name,
+                case,
+                "response.unjudgeable",
+                "$",
+                "a body the suite can judge",
+                f"HTTP {ex.status}: {problem}",
+                "the body was not judged; nothing about it is known to be right",
+            )
+        ]
+    out: list[Finding] = []
+    if expectation.must in (Outcome.SUCCESS, Outcome.SUCCESS_OR_API_ERROR):
+        out += _success_findings(name, case, ex, expectation, got)
+    elif expectation.must is Outcome.REFUSED:
+        out += _refusal_findings(api, case, ex, expectation, got)
     if expectation.should_succeed and ex.status != SYNC_SUCCESS:
         out.append(finding(name, case, "request.should-accept", "$", "HTTP 200 with a valid body", got, basis))
     if expectation.must is Outcome.ANY and not expectation.should_succeed and expectation.should_status is not None:
@@ -181,11 +203,57 @@ def check_exchange(api: ApiContract, case: str, ex: Exchange, expectation: Expec
     return out
 
 
+def _success_findings(name: str, case: str, ex: Exchange, expectation: Expectation, got: str) -> list[Finding]:
+    basis = expectation.basis
+    allowed = {SYNC_SUCCESS} | ({API_FAILURE} if expectation.must is Outcome.SUCCESS_OR_API_ERROR else set())
+    code = error_code(ex)
+    if ex.status == API_FAILURE and code is not None and code.startswith("ID.") and sent_with_session(ex):
+        # Not an acceptable "API error": the run's session was refused, so nothing was served authenticated.
+        return [
+            finding(
+                name,
+                case,
+                "request.authenticated",
+                "$",
+                "the request served under the run's session ({sessionUuid})",
+                got,
+                f"{basis}; {code} is an identity (ID.*) refusal: the run's session was not honoured (the server "
+                "does not honour a valid session, the session died during the run, or the account lacks permission "
+                "for this API); the suite re-checks the session",
+            )
+        ]
+    if ex.status >= 500 and ex.status != API_FAILURE:
+        return [finding(name, case, "request.no-server-error", "$", "no 5xx other than 503", got, basis)]
+    if ex.status not in allowed:
+        wanted = " or ".join(f"HTTP {s}" for s in sorted(allowed))
+        return [finding(name, case, "request.accepted", "$", wanted, got, basis)]
+    return []
+
+
+def _refusal_findings(api: ApiContract, case: str, ex: Exchange, expectation: Expectation, got: str) -> list[Finding]:
+    name = api.name
+    basis = expectation.basis
+    if 200 <= ex.status < 300 or _carries_result(api, ex):
+        return [finding(name, case, "request.refused", "$", "a refusal (no 2xx, no result data)", got, basis)]
+    wrong_status = expectation.must_status is not None and ex.status != expectation.must_status
+    wrong_code = expectation.must_code is not None and error_code(ex) != expectation.must_code
+    if wrong_status or wrong_code:
+        # The class of the refusal is what a client branches on (re-login, give up, fix the request).
+        return [finding(name, case, "request.refusal-class", "$", expectation.describe_must(), got, basis)]
+    if ex.status >= 500 and ex.status != API_FAILURE:
+        return [
+            finding(
+                name, case, "request.no-plain-500", "$", f"a ZStack error ({expectation.describe_should()})", got, basis
+            )
+        ]
+    return _zstack_error_findings(name, case, ex, expectation, got)
+
+
 def _zstack_error_findings(name: str, case: str, ex: Exchange, expectation: Expectation, got: str) -> list[Finding]:
     wanted = expectation.describe_should()
     mismatch = (
         (expectation.should_status is not None and ex.status != expectation.should_status)
-        or (expectation.should_code is not None and _error_code(ex) != expectation.should_code)
+        or (expectation.should_code is not None and error_code(ex) != expectation.should_code)
         or (expectation.should_text is not None and ex.text.strip() != expectation.should_text)
     )
     if mismatch:

@@ -1,18 +1,20 @@
 """Where the doc page disagrees with itself, with the SDK or with the wire: documentation findings.
 
-These never blame the server under test. The suite shows them (as ``doc`` findings) instead of quietly
-loosening a schema to make them go away.
+These never blame the server under test. The suite shows them (as ``doc`` findings, in records of family
+``docs`` built by :func:`doc_records`, outside pytest's test outcomes) instead of quietly loosening a schema to
+make them go away. Only the documented example against the must schema is a test (it can fail).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from zstack_contract.contract import ApiContract
 from zstack_contract.derive import is_null_by_design
 from zstack_contract.findings import Finding, Level
+from zstack_contract.results import CheckRecord
 from zstack_contract.spec import Field
 from zstack_contract.validation import dedupe, schema_findings
 
@@ -113,3 +115,35 @@ DOC_CHECKS: dict[str, Callable[[ApiContract], list[Finding]]] = {
     "sdk-result-key": result_key_aliases,
     "example-number-format": example_number_format,
 }
+
+
+DOC_FAMILY = "docs"
+DOC_OUTCOME = "doc-finding"
+
+
+def doc_records(catalog: Iterable[ApiContract]) -> list[CheckRecord]:
+    """Documentation findings as result records, one per API and check that found something.
+
+    They are produced outside pytest's test outcomes on purpose: a documentation finding never blames the
+    server, so it can neither pass nor fail a test (a test that can only pass or xfail checks nothing).
+    """
+    records = []
+    for api in catalog:
+        for check, run in sorted(DOC_CHECKS.items()):
+            findings = run(api)
+            if not findings:
+                continue
+            records.append(
+                CheckRecord(
+                    test=f"docs::{api.name}::{check}",
+                    api=api.name,
+                    family=DOC_FAMILY,
+                    case=check,
+                    rule=f"doc.{check}",
+                    level=Level.DOC.value,
+                    outcome=DOC_OUTCOME,
+                    message="\n".join(f.describe() for f in findings),
+                    findings=findings,
+                )
+            )
+    return records

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -13,6 +14,8 @@ from jsonschema.exceptions import ValidationError
 from zstack_contract.derive import GSON_DATE_FORMAT
 from zstack_contract.findings import Finding, Level, excerpt, normalise_path
 from zstack_contract.formats import format_checker
+
+_ALTERNATIVES = ("anyOf", "oneOf")
 
 
 def json_path(error: ValidationError) -> str:
@@ -32,12 +35,19 @@ def _expected(error: ValidationError, level: Level) -> str:
         if error.validator_value == GSON_DATE_FORMAT:
             return f"format {GSON_DATE_FORMAT!r}: Gson's default US date, e.g. 'Nov 14, 2017 10:20:57 PM'"
         return f"format {error.validator_value!r}"
-    if keyword == "anyOf":
+    if keyword in _ALTERNATIVES:
         # "value or null": name the non-null alternative, the one the reader cares about.
         alternatives = error.validator_value if isinstance(error.validator_value, list) else []
         options = [o for o in alternatives if o != {"type": "null"}]
-        return " or ".join(excerpt(_strip(o), 120) for o in options) + " (or null)"
+        named = " or ".join(_alternative(o) for o in options)
+        return named + (" (or null)" if len(options) < len(alternatives) else "")
     return f"{keyword}: {excerpt(error.validator_value, 120)}"
+
+
+def _alternative(schema: Any) -> str:
+    if isinstance(schema, dict) and set(schema) == {"$ref"} and isinstance(schema["$ref"], str):
+        return f"a {schema['$ref'].rsplit('/', 1)[-1]}"  # the definition's name, not the pointer
+    return excerpt(_strip(schema), 120)
 
 
 def _strip(schema: Any) -> Any:
@@ -53,6 +63,30 @@ def _actual(error: ValidationError) -> str:
         return f"{missing} absent (keys present: {excerpt(present, 160)})"
     kind = type(error.instance).__name__.replace("NoneType", "null").replace("str", "string").replace("dict", "object")
     return f"{excerpt(error.instance, 160)} ({kind})"
+
+
+def deepest_errors(error: ValidationError) -> list[ValidationError]:
+    """The errors that name the real defect under an anyOf/oneOf: those of the alternative the value meant.
+
+    ``{"$ref": ErrorCode} or null`` failing on an object says nothing; the object's own defect does (its
+    ``cause`` lacks ``code``). The alternative meant is the one whose type the value has, and among those the
+    one that got deepest into the value (jsonschema's best_match heuristic, keeping every error of that
+    alternative rather than one). A value of no alternative's type keeps the anyOf error itself.
+    """
+    if error.validator not in _ALTERNATIVES or not error.context:
+        return [error]
+    branches: dict[object, list[ValidationError]] = defaultdict(list)
+    for sub in error.context:
+        branches[sub.relative_schema_path[0] if sub.relative_schema_path else None].append(sub)
+
+    def wrong_type(errors: list[ValidationError]) -> bool:
+        return any(e.validator == "type" and not e.relative_path for e in errors)
+
+    candidates = [errors for errors in branches.values() if not wrong_type(errors)]
+    if not candidates:
+        return [error]
+    chosen = max(candidates, key=lambda errors: max(len(e.relative_path) for e in errors))
+    return [deep for sub in chosen for deep in deepest_errors(sub)]
 
 
 def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
@@ -72,9 +106,8 @@ def schema_findings(
 ) -> list[Finding]:
     """One finding per validation error, in document order; ``required`` errors point at the missing field."""
     findings = []
-    for error in sorted(
-        validator.iter_errors(instance), key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))
-    ):
+    errors = [deep for error in validator.iter_errors(instance) for deep in deepest_errors(error)]
+    for error in sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), str(e.validator))):
         path = json_path(error)
         if error.validator == "required":
             missing = error.message.split("'")[1] if error.message.count("'") >= 2 else "?"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from zstack_contract.checks import Expectation, Outcome, check_exchange
+from zstack_contract import expectations as table
+from zstack_contract.checks import check_exchange
 from zstack_contract.contract import ApiContract
 from zstack_contract.judge import Judge
 from zstack_contract.pytest_plugin import positive_or_skip
@@ -17,7 +18,7 @@ def test_valid_request_answered_with_documented_shape(
     exchange = zstack.client.send(
         api.spec.method, api.spec.path, query=tuple(values.items())
     )
-    expectation = Expectation(Outcome.SUCCESS, basis="a valid request with the configured positive values")
+    expectation = table.positive_call()
     judge(
         api,
         "shape",

@@ -15,7 +15,8 @@ from typing import Final
 import pytest
 import requests
 
-from tests.selftest.alt_server import AltZStackServer
+from tests.selftest.alt_server import AltZStackServer, _AbortError, _java_int
+from tests.selftest.jvm_vectors import JvmVector, vector_params
 
 PASSWORD_SHA512: Final = hashlib.sha512(b"password").hexdigest()
 BACKUPS: Final = "/zstack/v1/database-backups/image-store"
@@ -317,3 +318,14 @@ def test_stop_releases_port() -> None:
             client.get(f"{url}/zstack/v1/accounts/sessions/x/valid", timeout=TIMEOUT)
     with pytest.raises(RuntimeError):
         _ = server.url
+
+
+@pytest.mark.parametrize("vector", vector_params())
+def test_query_numbers_parse_like_the_jvm(vector: JvmVector) -> None:
+    """The committed JVM vectors: a rejected form is the plain-text 500 real ZStack answers."""
+    if vector.accepted:
+        assert _java_int(vector.input) == vector.int_value
+    else:
+        with pytest.raises(_AbortError) as refused:
+            _java_int(vector.input)
+        assert refused.value.reply.status == 500

@@ -25,6 +25,7 @@ import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from tests.selftest.jvm_vectors import JvmVector, vector_params
 from zstack_contract.mock import (
     ADMIN_ACCOUNT,
     ADMIN_PASSWORD,
@@ -33,6 +34,7 @@ from zstack_contract.mock import (
     MockZStack,
     UnknownDeviationError,
     data,
+    jvm,
 )
 from zstack_contract.mock.app import IMAGE_STORE_SCALARS, MockZStackApp
 from zstack_contract.mock.deviations import resolve
@@ -825,6 +827,10 @@ PROBES: dict[str, Probe] = {
     "wrong-session-code": Probe(
         lambda c: outcome(c.backups(auth=f"OAuth {UNKNOWN_SESSION}")), (503, "ID.1001"), (503, "SYS.1000")
     ),
+    "unknown-session-400": Probe(
+        lambda c: outcome(c.backups(auth=f"OAuth {UNKNOWN_SESSION}")), (503, "ID.1001"), (400, "invalid session")
+    ),
+    "missing-arg-as-session-error": Probe(lambda c: outcome(c.backups([])), (503, "SYS.1007"), (503, "ID.1001")),
     "content-type-html": Probe(lambda c: c.backups().headers.get("Content-Type"), None, "text/html;charset=UTF-8"),
     "size-as-float": Probe(
         lambda c: _types(c.backups()) + _types(c.backups(), "virtualsize"), ["int"] * 6, ["float"] * 6
@@ -840,16 +846,35 @@ PROBES: dict[str, Probe] = {
 # probe relies on. Any pair not listed here must leave the probe's conforming observation unchanged.
 OVERLAPS: dict[str, set[str]] = {
     # Serving without auth also answers the other auth probes' missing-header and unknown-session requests.
-    "auth-ignored": {"auth-401", "session-not-invalidated", "wrong-session-code"},
-    "auth-401": {"auth-ignored", "session-not-invalidated", "wrong-session-code"},
+    "auth-ignored": {"auth-401", "session-not-invalidated", "wrong-session-code", "unknown-session-400"},
+    "auth-401": {"auth-ignored", "session-not-invalidated", "wrong-session-code", "unknown-session-400"},
+    # These three each change how an unknown session is refused.
+    "wrong-session-code": {"unknown-session-400"},
+    "unknown-session-400": {"auth-401", "session-not-invalidated", "wrong-session-code"},
     # These probes all observe the type of size, or of created.
     "size-as-string": {"size-string-when-large", "size-as-float"},
     "size-as-float": {"size-as-string", "size-string-when-large"},
     "iso-dates": {"created-epoch-millis"},
     "created-epoch-millis": {"iso-dates"},
     # A missing url, which POST/PUT also produce, is exactly what these two change.
-    "validation-skipped": {"plain-500-on-missing-url", "method-not-allowed", "error-as-200"},
-    "plain-500-on-missing-url": {"validation-skipped", "method-not-allowed", "error-as-200"},
+    "validation-skipped": {
+        "plain-500-on-missing-url",
+        "method-not-allowed",
+        "error-as-200",
+        "missing-arg-as-session-error",
+    },
+    "plain-500-on-missing-url": {
+        "validation-skipped",
+        "method-not-allowed",
+        "error-as-200",
+        "missing-arg-as-session-error",
+    },
+    "missing-arg-as-session-error": {
+        "validation-skipped",
+        "method-not-allowed",
+        "error-as-200",
+        "plain-500-on-missing-url",
+    },
     # These probes observe the status, or the code, of a 503 failure.
     "error-as-200": {
         "auth-401",
@@ -861,6 +886,8 @@ OVERLAPS: dict[str, set[str]] = {
         "plain-500-on-missing-url",
         "wrong-session-code",
         "method-not-allowed",
+        "missing-arg-as-session-error",
+        "unknown-session-400",
     },
     "error-missing-code": {
         "validation-skipped",
@@ -869,6 +896,8 @@ OVERLAPS: dict[str, set[str]] = {
         "plain-500-on-missing-url",
         "wrong-session-code",
         "method-not-allowed",
+        "missing-arg-as-session-error",
+        "unknown-session-400",
     },
 }
 
@@ -939,3 +968,16 @@ def test_cli_serves_until_interrupted() -> None:
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
+
+
+# Number parsing, against the committed JVM vectors (not against the mock's own regexes).
+
+
+@pytest.mark.parametrize("vector", vector_params())
+def test_registry_port_parses_like_the_jvm(vector: JvmVector) -> None:
+    convert = IMAGE_STORE_SCALARS["registryPort"]
+    if vector.accepted:
+        assert convert(vector.input) == vector.int_value
+    else:
+        with pytest.raises(jvm.NumberFormatError):
+            convert(vector.input)

@@ -1,6 +1,7 @@
 """The key self-test: the contract suite passes on the conforming mock and catches every deviation.
 
-Each deviation names the contract test meant to catch it; catching it with some other test does not count.
+Each deviation names the contract test meant to catch it and the rule that test must report; catching it with
+some other test, or with the right test for another reason, does not count.
 Should-level deviations are run with --zstack-strict, and must add a failure the conforming mock does not
 have under --zstack-strict (real ZStack itself breaks one should-rule: HTTP 500 on a non-numeric int).
 """
@@ -26,34 +27,52 @@ GENERATED = "tests/contract/test_generated.py::test_generated_request"
 LISTS = "tests/contract/test_list_encodings.py::test_list_encodings_agree[GetDatabaseBackupFromImageStore-{}]"
 REPLAY = "tests/contract/test_examples.py::test_documented_request_replayed[GetDatabaseBackupFromImageStore]"
 
-# deviation -> the test(s) that must fail because of it (at least one of them)
-CATCHERS: dict[str, tuple[str, ...]] = {
-    "auth-ignored": (AUTH.format("no-authorization-header"), AUTH.format("unknown-session")),
-    "auth-401": (AUTH.format("no-authorization-header"),),
-    "session-not-invalidated": (AUTH.format("session-after-logout"),),
-    "login-any-password": (LOGIN,),
-    "backups-key": (SHAPE,),
-    "size-as-string": (SHAPE,),
-    "iso-dates": (SHAPE,),
-    "created-epoch-millis": (SHAPE,),
-    "missing-author": (SHAPE,),
-    "validation-skipped": (PARAM.format("missing-url"), PARAM.format("empty-url")),
-    "port-range-unchecked": (PARAM.format("above-range-registryPort"), PARAM.format("below-range-registryPort")),
-    "error-unwrapped": (PARAM.format("missing-url"),),
-    "error-as-200": (PARAM.format("missing-url"),),
-    "error-missing-code": (PARAM.format("missing-url"),),
-    "plain-500-on-missing-url": (PARAM.format("missing-url"),),
-    "duplicate-scalar-accepted": (PARAM.format("duplicate-url"),),
-    "unknown-param-rejected": (PARAM.format("unknown-parameter-ignored"),),
-    "indexed-lists-rejected": (PARAM.format("indexed-keys-systemTags"), LISTS.format("systemTags")),
-    "wrong-session-code": (AUTH.format("unknown-session"),),
-    "content-type-html": (SHAPE,),
-    "cause-as-string": (REPLAY, GENERATED),
+# deviation -> the (test, rule) pairs that count as catching it: the test fails, and its record lists a gating
+# finding of that rule. Another test failing, or the right test failing for another reason, does not count.
+CATCHERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "auth-ignored": (
+        (AUTH.format("no-authorization-header"), "request.refused"),
+        (AUTH.format("unknown-session"), "request.refused"),
+    ),
+    "auth-401": ((AUTH.format("no-authorization-header"), "request.refusal-class"),),
+    "unknown-session-400": ((AUTH.format("unknown-session"), "request.refusal-class"),),
+    "wrong-session-code": ((AUTH.format("unknown-session"), "request.refusal-class"),),
+    "session-not-invalidated": ((AUTH.format("session-after-logout"), "request.refused"),),
+    "login-any-password": ((LOGIN, "request.refused"),),
+    "backups-key": ((SHAPE, "response.shape"),),
+    "size-as-string": ((SHAPE, "response.shape"),),
+    "iso-dates": ((SHAPE, "response.shape"),),
+    "created-epoch-millis": ((SHAPE, "response.shape"),),
+    "missing-author": ((SHAPE, "response.shape"),),
+    "validation-skipped": (
+        (PARAM.format("missing-url"), "request.refused"),
+        (PARAM.format("empty-url"), "request.refused"),
+    ),
+    "port-range-unchecked": (
+        (PARAM.format("above-range-registryPort"), "request.refused"),
+        (PARAM.format("below-range-registryPort"), "request.refused"),
+    ),
+    "error-unwrapped": ((PARAM.format("missing-url"), "error.envelope"),),
+    "error-as-200": ((PARAM.format("missing-url"), "request.refused"),),
+    "error-missing-code": ((PARAM.format("missing-url"), "error.envelope"),),
+    "plain-500-on-missing-url": ((PARAM.format("missing-url"), "request.refusal-class"),),
+    "missing-arg-as-session-error": ((PARAM.format("missing-url"), "request.refusal-class"),),
+    "duplicate-scalar-accepted": ((PARAM.format("duplicate-url"), "request.refused"),),
+    "unknown-param-rejected": ((PARAM.format("unknown-parameter-ignored"), "request.should-accept"),),
+    "indexed-lists-rejected": (
+        (PARAM.format("indexed-keys-systemTags"), "request.should-accept"),
+        (LISTS.format("systemTags"), "request.list-encodings-agree"),
+    ),
+    "content-type-html": ((SHAPE, "response.content-type"),),
+    "cause-as-string": ((REPLAY, "error.envelope"), (GENERATED, "error.envelope")),
     # Reached only by generated inputs: an empty repository, odd tag or url characters, sizes above int32.
-    "infos-omitted-when-empty": (GENERATED,),
-    "server-error-on-tag-chars": (GENERATED, LISTS.format("systemTags")),
-    "server-error-non-ascii-url": (GENERATED,),
-    "size-string-when-large": (GENERATED,),
+    "infos-omitted-when-empty": ((GENERATED, "response.shape"),),
+    "server-error-on-tag-chars": (
+        (GENERATED, "request.no-server-error"),
+        (LISTS.format("systemTags"), "request.no-server-error"),
+    ),
+    "server-error-non-ascii-url": ((GENERATED, "request.no-server-error"),),
+    "size-string-when-large": ((GENERATED, "response.shape"),),
 }
 TOLERATED = sorted(name for name, d in DEVIATIONS.items() if d.level == "tolerated")
 
@@ -84,18 +103,30 @@ def test_strict_run_on_the_conforming_mock_fails_only_where_zstack_itself_does(c
     assert conforming_strict.failed == {PARAM.format("non-integer-registryPort"), GENERATED}, conforming_strict.output
 
 
+def caught_pairs(run: SuiteRun, *, strict: bool) -> set[tuple[str, str]]:
+    """(failed test, rule) for every gating finding the failed records list."""
+    gating = {"must", "should"} if strict else {"must"}
+    return {
+        (record["test"], finding["rule"])
+        for record in run.records
+        if record["outcome"] == "failed"
+        for finding in record.get("findings", [])
+        if finding.get("level") in gating
+    }
+
+
 @pytest.mark.parametrize("deviation", sorted(CATCHERS))
 def test_deviation_caught(deviation: str, tmp_path: Path, conforming_strict: SuiteRun) -> None:
     strict = DEVIATIONS[deviation].level == "should"
     run = run_suite(tmp_path, "--zstack-mock-deviation", deviation, *(["--zstack-strict"] if strict else []))
     assert run.returncode == 1, f"the suite did not fail against deviation {deviation}:\n{run.output}"
-    caught_by = run.failed & set(CATCHERS[deviation])
+    caught_by = caught_pairs(run, strict=strict) & set(CATCHERS[deviation])
     assert caught_by, (
-        f"{deviation} made {sorted(run.failed)} fail, but none of the tests meant to catch it: "
-        f"{CATCHERS[deviation]}\n{run.output}"
+        f"{deviation} made {sorted(caught_pairs(run, strict=strict))} fail (test, rule), but none of the pairs "
+        f"meant to catch it: {CATCHERS[deviation]}\n{run.output}"
     )
     if strict:
-        assert not caught_by & conforming_strict.failed
+        assert not {test for test, _ in caught_by} & conforming_strict.failed
 
 
 @pytest.mark.parametrize("deviation", TOLERATED)

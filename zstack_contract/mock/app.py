@@ -399,6 +399,8 @@ class MockZStackApp:
     def _require_session(self, session_uuid: str | None) -> None:
         if session_uuid is None or self._session_is_valid(session_uuid):
             return
+        if self.deviates("unknown-session-400"):
+            raise _HaltError(_text(400, "invalid session"))
         code = "SYS.1000" if self.deviates("wrong-session-code") else "ID.1001"
         status = 401 if self.deviates("auth-401") else 503
         raise _HaltError(self._api_error(error_code(code, "Session expired"), status=status))
@@ -491,6 +493,8 @@ class MockZStackApp:
         url_missing = url is None or not jvm.java_trim(url)
         if url is None and self.deviates("plain-500-on-missing-url"):
             return _text(500, "java.lang.NullPointerException")
+        if url is None and self.deviates("missing-arg-as-session-error"):
+            return self._api_error(error_code("ID.1001", "session of message[GetDatabaseBackupFromImageStore] is null"))
         if url_missing and not self.deviates("validation-skipped"):
             return self._api_error(
                 _mandatory("url") if url is None else error_code("SYS.1007", "field[url] cannot be an empty string")

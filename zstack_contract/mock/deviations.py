@@ -49,8 +49,8 @@ _CATALOGUE = (
     Deviation(
         "auth-401",
         "a missing or non-OAuth Authorization header is answered 401 with a JSON error body instead of 400 plain "
-        "text, and an unknown session is answered 401 instead of 503",
-        "should",
+        "text, and an unknown session is answered 401 instead of 503 (clients branch on the status)",
+        "must",
         "example",
     ),
     Deviation(
@@ -143,7 +143,14 @@ _CATALOGUE = (
     Deviation(
         "plain-500-on-missing-url",
         "a missing url is answered 500 plain text java.lang.NullPointerException instead of 503 SYS.1007",
-        "should",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "missing-arg-as-session-error",
+        "a missing url is answered 503 ID.1001 (invalid session) instead of SYS.1007: the client logs in again and "
+        "retries a request that can never succeed",
+        "must",
         "example",
     ),
     Deviation(
@@ -169,8 +176,8 @@ _CATALOGUE = (
     Deviation(
         "duplicate-scalar-accepted",
         "a scalar query parameter given twice (registryPort=1&registryPort=2) is accepted, first value wins, "
-        "instead of 400 plain text",
-        "should",
+        "instead of a 400 refusal",
+        "must",
         "example",
     ),
     Deviation(
@@ -187,8 +194,15 @@ _CATALOGUE = (
     ),
     Deviation(
         "wrong-session-code",
-        "an unknown session is answered 503 with code SYS.1000 instead of ID.1001",
-        "should",
+        "an unknown session is answered 503 with code SYS.1000 instead of ID.1001 (clients never log in again)",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "unknown-session-400",
+        "an unknown or logged-out session is answered 400 plain text instead of 503 ID.1001: SDKs see a bare HTTP "
+        "error and never log in again",
+        "must",
         "example",
     ),
     Deviation(
