@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from zstack_contract.client import Exchange
+from zstack_contract.client import Auth, Exchange
 from zstack_contract.contract import ApiContract
 from zstack_contract.expectations import API_FAILURE, Expectation, Outcome
 from zstack_contract.findings import Finding, Level, excerpt
@@ -138,20 +138,13 @@ def error_code(ex: Exchange) -> str | None:
 
 
 def exchange_problem(ex: Exchange) -> str | None:
-    """Why the answer's body cannot be judged (over the size cap, nested too deep), or None.
-
-    ``Exchange.problem`` lands with the transport change (H1); until then an Exchange has none.
-    """
-    problem = getattr(ex, "problem", None)
-    return problem if isinstance(problem, str) and problem else None
+    """Why the answer's body cannot be judged (over the size cap, nested too deep), or None."""
+    return ex.problem or None
 
 
 def sent_with_session(ex: Exchange) -> bool:
-    """Whether the request carried the run's own session (``Exchange.auth``, which lands with H1).
-
-    Before it lands every request that is expected to succeed is sent with the run's session.
-    """
-    return getattr(ex, "auth", "session") == "session"
+    """Whether the request carried the run's own session."""
+    return ex.auth == Auth.SESSION.value
 
 
 def is_not_served(ex: Exchange) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -125,13 +124,6 @@ def schema_findings(
             )
         )
     return findings
-
-
-def parse_json(text: str) -> tuple[bool, Any]:
-    try:
-        return True, json.loads(text)
-    except ValueError:
-        return False, None
 
 
 def dedupe(findings: Iterable[Finding]) -> list[Finding]:
