@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import schemathesis
 from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 
 from zstack_contract.checks import check_exchange
 from zstack_contract.contract import ApiContract
@@ -46,8 +47,12 @@ def load_openapi(schemas_dir: Path) -> Any:
         )
     try:
         schema = schemathesis.openapi.from_path(path)
+        # Loading is lazy; walking the operations now makes a broken document one error before any test.
+        errors = [result.err() for result in schema.get_all_operations() if isinstance(result, Err)]
     except Exception as exc:
-        raise OpenApiLoadError(f"{path}: not a usable OpenAPI document: {type(exc).__name__}: {exc}") from None
+        raise OpenApiLoadError(f"{path}: not a usable OpenAPI document ({type(exc).__name__}: {exc})") from None
+    if errors:
+        raise OpenApiLoadError(f"{path}: not a usable OpenAPI document: {errors[0]}")
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
         with_security_parameters=False,  # the suite sends its own 'OAuth <session>' header

@@ -95,6 +95,7 @@ class ReportingPlugin:
     def __init__(self, config: pytest.Config, contract_run: bool) -> None:
         self.config = config
         self.contract_run = contract_run
+        self.interruption = ""
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -107,6 +108,11 @@ class ReportingPlugin:
             self.config.stash[HALT] = Halt(halt["verdict"], halt["reason"])
         if getattr(report, "zstack_used_target", False):
             traffic(self.config)["used"] = True
+
+    @pytest.hookimpl
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        # pytest ends a run whose collection failed the way it ends a Ctrl-C: keep which one it was.
+        self.interruption = str(excinfo.value)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -136,7 +142,7 @@ class ReportingPlugin:
             settle_baseline(config)
             return
         counters = _live_counters(config)
-        halt = _halt_of_run(config, session, int(exitstatus), counters)
+        halt = _halt_of_run(config, session, int(exitstatus), counters, self.interruption)
         if halt is not None:
             config.stash[HALT] = halt
             session.exitstatus = (
@@ -182,12 +188,14 @@ class ReportingPlugin:
 
 
 def _halt_of_run(
-    config: pytest.Config, session: pytest.Session, exitstatus: int, counters: dict[str, Any]
+    config: pytest.Config, session: pytest.Session, exitstatus: int, counters: dict[str, Any], interruption: str
 ) -> Halt | None:
     """Why this run has no verdict, if it has none."""
     halt = config.stash.get(HALT, None)
     if halt is not None:
         return halt
+    if exitstatus == pytest.ExitCode.INTERRUPTED and "during collection" in interruption:
+        return Halt(NOT_RUN, f"the tests could not be collected ({interruption}; see the errors above)")
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return Halt(INTERRUPTED, INTERRUPTED_REASON)
     if exitstatus == pytest.ExitCode.USAGE_ERROR:

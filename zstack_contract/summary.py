@@ -113,7 +113,7 @@ def _family_order(family: str) -> int:
 def one_line(summary: Summary) -> str:
     t = summary.total
     if summary.halt is not None:
-        return f"{summary.verdict}: {summary.reason} ({t.checks} checks ran before the end)"
+        return f"{summary.verdict}: {summary.reason} ({t.checks} checks ran, no verdict)"
     return (
         f"{summary.verdict}: must {t.checks - t.must_broken}/{t.checks} checks ({t.must_score:.0f}%), "
         f"should {t.checks - t.should_broken}/{t.checks} ({t.should_score:.0f}%), {t.baselined} baselined"

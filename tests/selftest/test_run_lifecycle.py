@@ -1,0 +1,196 @@
+"""A run's verdict matches what happened: a run that could not check the server never says CONFORMING.
+
+Each test runs the suite in a subprocess against the embedded mock or a minimal hostile server defined here
+(127.0.0.1, port 0): the exit code, the terminal and every report must say NOT RUN or INTERRUPTED with the
+reason, and a node error is one message, never a finding against the server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.selftest.alt_server import AltZStackServer
+from tests.selftest.suite_runner import SuiteRun, run_suite
+
+SESSION = "5b1d0c5e9a6f4e0c8d3b2a1f0e9d8c7b"  # what the hostile servers hand out at login
+PASSWORD = "Hostile-Pw-7f3a9c"
+PASSWORD_SHA512 = hashlib.sha512(PASSWORD.encode()).hexdigest()
+LOGIN = ("--zstack-account", "admin", "--zstack-password", PASSWORD)
+ID_1000 = {"code": "ID.1000", "description": "Unable to authenticate a user", "details": "wrong password"}
+ID_1001 = {
+    "error": {
+        "code": "ID.1001",
+        "description": "The session is invalid, either wrong session id or the session has been expired",
+        "details": "Session expired",
+    }
+}
+
+
+class HostileNode:
+    """Answers login, GetVersion, logout and ValidateSession as ZStack does; every API call via ``api``."""
+
+    def __init__(self, api: Callable[[BaseHTTPRequestHandler], None], *, session_valid: bool = True) -> None:
+        self.api = api
+        self.session_valid = session_valid
+        self.api_calls = 0
+        node = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _reply(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json;charset=UTF-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?")[0]
+                if path == "/zstack/v1/accounts/login" and PASSWORD_SHA512.encode() not in body:
+                    self._reply(503, {"error": {**ID_1000}})
+                elif path == "/zstack/v1/accounts/login":
+                    self._reply(200, {"inventory": {"uuid": SESSION, "accountUuid": "a" * 32, "userUuid": "a" * 32}})
+                elif path == "/zstack/v1/management-nodes/actions":
+                    self._reply(200, {"version": "4.8.0"})
+                elif path.endswith("/valid"):
+                    self._reply(200, {"valid": node.session_valid})
+                elif path.startswith("/zstack/v1/accounts/sessions/"):
+                    self._reply(200, {})
+                else:
+                    node.api_calls += 1
+                    node.api(self)
+
+            do_GET = do_PUT = do_DELETE = do_POST = _handle  # noqa: N815 - http.server's names
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HostileNode:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _invalid_session(handler: BaseHTTPRequestHandler) -> None:
+    handler._reply(503, ID_1001)  # type: ignore[attr-defined]
+
+
+def _drop_connection(handler: BaseHTTPRequestHandler) -> None:
+    handler.close_connection = True  # no status line at all: a transport error on the client
+
+
+@pytest.fixture
+def invalidating_node() -> Iterator[HostileNode]:
+    """Login works; afterwards every call is refused 503 ID.1001 and ValidateSession says the session is dead."""
+    with HostileNode(_invalid_session, session_valid=False) as node:
+        yield node
+
+
+@pytest.fixture
+def dropping_node() -> Iterator[HostileNode]:
+    """Login works; every API call then loses its connection (a node going down mid-run)."""
+    with HostileNode(_drop_connection) as node:
+        yield node
+
+
+def _assert_not_run(run: SuiteRun, reason: str) -> None:
+    assert run.returncode == 4, run.output
+    assert run.results is not None, run.output
+    meta = run.results["meta"]
+    assert meta["verdict"] == "NOT RUN", meta
+    assert reason in meta["reason"], meta
+    assert "CONFORMING" not in run.output, run.output
+    assert "NOT RUN" in run.output
+    assert not run.failed, run.failed  # not one finding against the server
+
+
+def test_run_whose_session_is_refused_is_not_run(tmp_path: Path, invalidating_node: HostileNode) -> None:
+    run = run_suite(tmp_path, "--zstack-url", invalidating_node.url, *LOGIN, "--zstack-rate-limit", "0")
+    assert run.returncode != 0, run.output
+    assert run.results is not None
+    reason = run.results["meta"]["reason"]
+    # Without the request.authenticated rule the evidence check catches it; with it, the session re-check does.
+    assert "no request was served under a valid session" in reason or "session was invalidated" in reason, reason
+    _assert_not_run(run, "")
+    junit = ET.parse(tmp_path / "contract-junit.xml").getroot()
+    assert "NOT RUN" in ET.tostring(junit, encoding="unicode")  # no 0-test file that reads as a success
+    assert int(junit.find("testsuite").get("failures", "0")) >= 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["in-process", "xdist"])
+def test_node_that_stops_answering_ends_the_run_at_once(
+    tmp_path: Path, dropping_node: HostileNode, workers: list[str]
+) -> None:
+    run = run_suite(tmp_path, "--zstack-url", dropping_node.url, *LOGIN, "--zstack-rate-limit", "0", *workers)
+    _assert_not_run(run, "the management node stopped answering")
+    assert "FAILED" not in run.output
+    # The first error ends the run: no example is retried, no other test starts (one per worker at most).
+    assert dropping_node.api_calls <= 2 * (1 + len(workers)), dropping_node.api_calls
+    assert run.results is not None
+    assert run.results["meta"]["requestsSent"] < 20, run.results["meta"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed again on exit: nothing listens there
+
+
+@pytest.mark.parametrize("case", ["wrong-password", "unreachable"])
+def test_target_errors_under_xdist_print_one_message(tmp_path: Path, case: str) -> None:
+    with AltZStackServer() as alt:
+        if case == "unreachable":
+            args, expected = ("--zstack-url", f"http://127.0.0.1:{_closed_port()}", *LOGIN), "cannot reach"
+        else:
+            args, expected = ("--zstack-url", alt.url, *LOGIN[:3], "not-the-password"), "login as 'admin' at"
+        run = run_suite(tmp_path, *args, "-n", "2")
+    assert run.returncode == 4, run.output
+    assert run.output.count(expected) == 1, run.output  # printed, and once
+    assert "FAILED" not in run.output, run.output
+    assert "INTERNALERROR" not in run.output, run.output
+    assert run.results is not None
+    assert run.results["meta"]["verdict"] == "NOT RUN"
+    assert "not-the-password" not in run.output
+
+
+def test_stale_reports_are_removed_before_a_run_that_cannot_start(tmp_path: Path) -> None:
+    for name in ("contract-report.html", "contract-junit.xml", "contract-results.json"):
+        (tmp_path / name).write_text("<html>CONFORMING (from an earlier run)</html>", encoding="utf-8")
+    run = run_suite(tmp_path, "--zstack-mock-deviation", "no-such-deviation", html=True)
+    assert run.returncode == 4, run.output
+    assert not (tmp_path / "contract-report.html").exists()
+    assert not (tmp_path / "contract-junit.xml").exists()
+    assert run.results is not None, "a NOT RUN results file replaces the old one"
+    assert run.results["meta"]["verdict"] == "NOT RUN"
+    assert "unknown deviation 'no-such-deviation'" in run.results["meta"]["reason"]
+
+
+def test_xdist_results_carry_version_and_request_count(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, "-n", "2")
+    assert run.returncode == 0, run.output
+    assert run.results is not None
+    meta = run.results["meta"]
+    assert meta["verdict"].startswith("CONFORMING"), meta
+    assert meta["reason"] == ""
+    assert meta["version"] == "4.8.0"
+    # Both workers' traffic: the in-process run sends about 200 requests for the same tests.
+    assert meta["requestsSent"] > 150, meta
+    assert meta["authenticatedSuccesses"] > 0, meta
