@@ -17,9 +17,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.selftest.alt_server import AltZStackServer
 from tests.selftest.suite_runner import SuiteRun, run_suite
+from zstack_contract.client import LOGIN_PATH, sha512_hex
+from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, SEEDED_IMAGE_STORE_URL, MockZStack
+from zstack_contract.mock import data as mock_data
+from zstack_contract.mock.app import MockZStackApp
 
 SESSION = "5b1d0c5e9a6f4e0c8d3b2a1f0e9d8c7b"  # what the hostile servers hand out at login
 PASSWORD = "Hostile-Pw-7f3a9c"
@@ -38,9 +43,12 @@ ID_1001 = {
 class HostileNode:
     """Answers login, GetVersion, logout and ValidateSession as ZStack does; every API call via ``api``."""
 
-    def __init__(self, api: Callable[[BaseHTTPRequestHandler], None], *, session_valid: bool = True) -> None:
+    def __init__(
+        self, api: Callable[[BaseHTTPRequestHandler], None], *, session_valid: bool = True, logout_status: int = 200
+    ) -> None:
         self.api = api
         self.session_valid = session_valid
+        self.logout_status = logout_status
         self.api_calls = 0
         node = self
 
@@ -69,7 +77,7 @@ class HostileNode:
                 elif path.endswith("/valid"):
                     self._reply(200, {"valid": node.session_valid})
                 elif path.startswith("/zstack/v1/accounts/sessions/"):
-                    self._reply(200, {})
+                    self._reply(node.logout_status, {})
                 else:
                     node.api_calls += 1
                     node.api(self)
@@ -194,3 +202,48 @@ def test_xdist_results_carry_version_and_request_count(tmp_path: Path) -> None:
     # Both workers' traffic: the in-process run sends about 200 requests for the same tests.
     assert meta["requestsSent"] > 150, meta
     assert meta["authenticatedSuccesses"] > 0, meta
+
+
+def _leaks(reports: Path, output: str, secrets: set[str]) -> list[tuple[str, str]]:
+    texts = {p.name: p.read_text(encoding="utf-8", errors="replace") for p in sorted(reports.iterdir())}
+    texts["terminal output"] = output
+    return [(name, secret[:6] + "…") for name, text in texts.items() for secret in secrets if secret in text]
+
+
+def test_no_secret_in_tracebacks_and_locals_of_a_failing_run(tmp_path: Path) -> None:
+    """A logout answered 500 fails an assertion whose locals (``-l``) hold the logged-out session's exchange."""
+    with HostileNode(_invalid_session, logout_status=500) as node:
+        run = run_suite(
+            tmp_path, "--zstack-url", node.url, *LOGIN, "--zstack-rate-limit", "0",
+            "-l", "-vv", "--tb=long", "-rA", html=True,
+        )  # fmt: skip
+    assert run.returncode != 0, run.output
+    assert "logout of the suite's own session failed" in run.output  # the failure is shown, with its locals
+    assert {p.name for p in tmp_path.iterdir()} >= {"contract-report.html", "contract-junit.xml"}
+    assert _leaks(tmp_path, run.output, {SESSION, PASSWORD, PASSWORD_SHA512}) == []
+
+
+def test_no_secret_in_the_artifacts_of_a_passing_run_with_locals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issued: list[str] = []
+    original = MockZStackApp._open_session
+
+    def open_and_record(self: MockZStackApp, account: mock_data.Account) -> object:
+        session = original(self, account)
+        issued.append(session.uuid)
+        return session
+
+    monkeypatch.setattr(MockZStackApp, "_open_session", open_and_record)
+    with MockZStack([]) as mock:
+        body = {"logInByAccount": {"accountName": ADMIN_ACCOUNT, "password": sha512_hex(ADMIN_PASSWORD)}}
+        session = requests.put(mock.url + LOGIN_PATH, timeout=5, json=body).json()["inventory"]["uuid"]
+        run = run_suite(
+            tmp_path, "--zstack-url", mock.url, "--zstack-session", session,
+            "--zstack-account", ADMIN_ACCOUNT, "--zstack-password", ADMIN_PASSWORD,
+            "--zstack-image-store-url", SEEDED_IMAGE_STORE_URL, "--zstack-rate-limit", "0",
+            "-l", "-vv", "--tb=long", "-rA", html=True,
+        )  # fmt: skip
+    assert run.returncode == 0, run.output
+    assert len(issued) >= 2  # the given session, and the suite's own throwaway one
+    assert _leaks(tmp_path, run.output, {*issued, sha512_hex(ADMIN_PASSWORD)}) == []
