@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -20,6 +24,7 @@ import pytest
 import requests
 
 from tests.selftest.alt_server import AltZStackServer
+from tests.selftest.conftest import REPO
 from tests.selftest.suite_runner import SuiteRun, run_suite
 from zstack_contract.client import LOGIN_PATH, sha512_hex
 from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, SEEDED_IMAGE_STORE_URL, MockZStack
@@ -143,15 +148,19 @@ def test_run_whose_session_is_refused_is_not_run(tmp_path: Path, invalidating_no
     assert int(junit.find("testsuite").get("failures", "0")) >= 1  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["in-process", "xdist"])
+@pytest.mark.parametrize(
+    "options",
+    [[], ["-n", "2"], ["-k", "test_generated"]],
+    ids=["in-process", "xdist", "property-test-only"],
+)
 def test_node_that_stops_answering_ends_the_run_at_once(
-    tmp_path: Path, dropping_node: HostileNode, workers: list[str]
+    tmp_path: Path, dropping_node: HostileNode, options: list[str]
 ) -> None:
-    run = run_suite(tmp_path, "--zstack-url", dropping_node.url, *LOGIN, "--zstack-rate-limit", "0", *workers)
+    run = run_suite(tmp_path, "--zstack-url", dropping_node.url, *LOGIN, "--zstack-rate-limit", "0", *options)
     _assert_not_run(run, "the management node stopped answering")
     assert "FAILED" not in run.output
-    # The first error ends the run: no example is retried, no other test starts (one per worker at most).
-    assert dropping_node.api_calls <= 2 * (1 + len(workers)), dropping_node.api_calls
+    # The first error ends the run: hypothesis retries no example, no other test starts (one per worker at most).
+    assert dropping_node.api_calls <= (4 if "-n" in options else 2), dropping_node.api_calls
     assert run.results is not None
     assert run.results["meta"]["requestsSent"] < 20, run.results["meta"]
 
@@ -247,3 +256,38 @@ def test_no_secret_in_the_artifacts_of_a_passing_run_with_locals(
     assert run.returncode == 0, run.output
     assert len(issued) >= 2  # the given session, and the suite's own throwaway one
     assert _leaks(tmp_path, run.output, {*issued, sha512_hex(ADMIN_PASSWORD)}) == []
+
+
+def test_ctrl_c_writes_interrupted_reports(tmp_path: Path) -> None:
+    """Ctrl-C while a request is in flight: exit 2 and reports that say INTERRUPTED, never a verdict."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def hold(handler: BaseHTTPRequestHandler) -> None:
+        arrived.set()
+        release.wait(60)  # the server is slow, not the test: it waits for the test to interrupt the run
+        handler._reply(503, ID_1001)  # type: ignore[attr-defined]
+
+    (tmp_path / "contract-results.json").write_text('{"meta": {"verdict": "CONFORMING"}}', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZSTACK_", "PYTEST_"))}
+    with HostileNode(hold) as node:
+        command = [
+            sys.executable, "-m", "pytest", "tests/contract", "-q", "-p", "no:cacheprovider",
+            "-p", "no:pytest_html.plugin", "--zstack-report-dir", str(tmp_path),
+            "--zstack-url", node.url, *LOGIN, "--zstack-rate-limit", "0",
+        ]  # fmt: skip
+        proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert arrived.wait(120), "the suite never called the API"
+            proc.send_signal(signal.SIGINT)
+            release.set()
+            output, _ = proc.communicate(timeout=120)
+        finally:
+            release.set()
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 2, output
+    results = json.loads((tmp_path / "contract-results.json").read_text(encoding="utf-8"))
+    assert results["meta"]["verdict"] == "INTERRUPTED", results["meta"]
+    assert "interrupted" in results["meta"]["reason"]
+    assert "CONFORMING" not in output, output
+    assert "INTERRUPTED: the run was interrupted" in output
