@@ -103,7 +103,9 @@ def load_contract(api_dir: Path) -> ApiContract:
             raise
         # The spec and overlay loaders trust their input; any way they break is a broken file, named here.
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ContractLoadError(f"{path}: {_problem(exc)}") from None
+            # A loader's own error that already names the file is clear as it is.
+            problem = str(exc) if str(path) in str(exc) else f"{path}: {_problem(exc)}"
+            raise ContractLoadError(problem) from None
 
     digest = hashlib.sha256()
     for name in (

@@ -46,7 +46,7 @@ BAD_INPUTS: dict[str, tuple[Callable[[Path], list[str]], str]] = {
     "report-dir-is-a-file": (_report_dir_is_a_file, "is a file, not a folder"),
     "corrupt-spec": (lambda p: _schemas(p, f"{API}/spec.json", b'{"operationId": '), "spec.json: not valid JSON"),
     "spec-not-an-object": (lambda p: _schemas(p, f"{API}/spec.json", b"[1, 2]"), "spec.json:"),
-    "corrupt-overlay": (lambda p: _schemas(p, f"{API}/overlay.json", b"{oops"), "overlay.json: not valid JSON"),
+    "corrupt-overlay": (lambda p: _schemas(p, f"{API}/overlay.json", b"{oops"), "overlay.json:"),
     "corrupt-response-schema": (
         lambda p: _schemas(p, f"{API}/response.schema.json", b"\xff\xfe\x00binary"),
         "response.schema.json: not UTF-8 text",
