@@ -202,7 +202,8 @@ def _halt_of_run(
         return Halt(NOT_RUN, USAGE_REASON)
     if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         return Halt(NOT_RUN, INTERNAL_ERROR_REASON)
-    if config.option.collectonly or not session.testscollected:
+    if config.option.collectonly or not session.testscollected or exitstatus != pytest.ExitCode.OK:
+        # A run that already fails has its verdict (e.g. api.not-served findings); the rule below stops false passes.
         return None
     if counters["used"] and not counters["authenticatedSuccesses"]:
         # A pass needs evidence: at least one valid request served under the run's session.
