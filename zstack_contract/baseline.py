@@ -60,18 +60,33 @@ class Baseline:
                 f"baseline {path} does not exist: create it from a run with --zstack-baseline {path} "
                 "--zstack-update-baseline, then give each finding a reason"
             )
+        if not path.is_file():
+            raise BaselineError(f"baseline {path} is not a file (a folder?): give the baseline JSON file")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise BaselineError(f"baseline {path} is not UTF-8 text (a binary file?)") from None
+        except OSError as exc:
+            raise BaselineError(f"baseline {path} cannot be read: {exc.strerror or exc}") from None
         except json.JSONDecodeError as exc:
             raise BaselineError(f"baseline {path} is not valid JSON: {exc}") from exc
         if not isinstance(data, dict) or data.get("baselineFormat") != BASELINE_FORMAT:
             raise BaselineError(f"baseline {path}: expected a baselineFormat {BASELINE_FORMAT} file")
+        findings = data.get("findings", [])
+        if not isinstance(findings, list):
+            raise BaselineError(f"baseline {path}: 'findings' must be a list of entries")
         entries = {}
-        for raw in data.get("findings", []):
-            try:
-                entry = BaselineEntry(**{k: str(raw[k]) for k in BaselineEntry.__dataclass_fields__})
-            except KeyError as exc:
-                raise BaselineError(f"baseline {path}: an entry lacks {exc}: {raw!r}") from None
+        fields = BaselineEntry.__dataclass_fields__
+        for number, raw in enumerate(findings, 1):
+            if not isinstance(raw, dict):
+                raise BaselineError(f"baseline {path}: entry {number} is not an object: {raw!r:.200}")
+            missing = [k for k in fields if k not in raw]
+            if missing:
+                raise BaselineError(f"baseline {path}: entry {number} lacks {', '.join(missing)}: {raw!r:.200}")
+            bad = [k for k in fields if not isinstance(raw[k], str)]
+            if bad:
+                raise BaselineError(f"baseline {path}: entry {number}: {', '.join(bad)} must be text: {raw!r:.200}")
+            entry = BaselineEntry(**{k: raw[k] for k in fields})
             entries[entry.key] = entry
         return cls(entries)
 

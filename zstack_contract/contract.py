@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from zstack_contract.derive import Overlay, api_dirs
 from zstack_contract.spec import ApiSpec, load_spec
@@ -56,16 +57,55 @@ class ApiContract:
         return self.spec.method == "GET"
 
 
+class ContractLoadError(ValueError):
+    """A committed contract file cannot be used; the message names the file and the problem."""
+
+
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, IsADirectoryError):
+        return "a folder, not a file"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc})"
+    if isinstance(exc, SchemaError):
+        return f"not a valid JSON Schema (draft 2020-12): {exc.message} at {exc.json_path}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def load_contract(api_dir: Path) -> ApiContract:
+    """Load and check every file of one API eagerly: a broken file is one clear error before any test runs."""
+
     def read(name: str) -> dict[str, Any]:
         path = api_dir / name
         try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise FileNotFoundError(
+            raise ContractLoadError(
                 f"{path} is missing: run 'python -m zstack_contract derive' to derive it from {api_dir / 'spec.json'}"
             ) from None
+        except (OSError, ValueError) as exc:
+            raise ContractLoadError(f"{path}: {_problem(exc)}") from None
+        if not isinstance(data, dict):
+            raise ContractLoadError(f"{path}: expected a JSON object (a JSON Schema), got {type(data).__name__}")
+        try:
+            # Eagerly: a schema that is not a schema would otherwise surface as a crash inside some test.
+            Draft202012Validator.check_schema(data)
+        except SchemaError as exc:
+            raise ContractLoadError(f"{path}: {_problem(exc)}") from None
         return data
+
+    def parsed(name: str, load: Any) -> Any:
+        path = api_dir / name
+        try:
+            return load(path)
+        except ContractLoadError:
+            raise
+        # The spec and overlay loaders trust their input; any way they break is a broken file, named here.
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # A loader's own error that already names the file is clear as it is.
+            problem = str(exc) if str(path) in str(exc) else f"{path}: {_problem(exc)}"
+            raise ContractLoadError(problem) from None
 
     digest = hashlib.sha256()
     for name in (
@@ -77,11 +117,11 @@ def load_contract(api_dir: Path) -> ApiContract:
         "error.schema.json",
     ):
         path = api_dir / name
-        if path.exists():
+        if path.is_file():
             digest.update(path.read_bytes())
     return ApiContract(
-        spec=load_spec(api_dir / "spec.json"),
-        overlay=Overlay.load(api_dir / "overlay.json"),
+        spec=parsed("spec.json", load_spec),
+        overlay=parsed("overlay.json", Overlay.load),
         request_schema=read("request.schema.json"),
         response_schema=read("response.schema.json"),
         should_schema=read("response.should.schema.json"),
@@ -92,9 +132,11 @@ def load_contract(api_dir: Path) -> ApiContract:
 
 def load_catalog(schemas_dir: Path) -> list[ApiContract]:
     """Every API under ``schemas_dir``; an empty folder is an error, not an empty (passing) suite."""
+    if schemas_dir.exists() and not schemas_dir.is_dir():
+        raise ContractLoadError(f"--zstack-schemas {schemas_dir} is a file: give the schema folder")
     dirs = api_dirs(schemas_dir)
     if not dirs:
-        raise FileNotFoundError(
+        raise ContractLoadError(
             f"no API specs under {schemas_dir}: import a doc page with "
             "'python -m zstack_contract import <page.txt>' or point --zstack-schemas at the schema folder"
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import schemathesis
 from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 
 from zstack_contract.checks import check_exchange
 from zstack_contract.contract import ApiContract
@@ -15,15 +17,42 @@ from zstack_contract.safety import make_safe_query
 from zstack_contract.stash import CATALOG
 from zstack_contract.target import Target, positive_defaults
 
-REPO_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+# Set by generated_contract_test; the plugin builds the test from the run's schema folder at collection.
+GENERATED_MARK = "__zstack_generated__"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def load_openapi(schemas_dir: Path = REPO_SCHEMAS) -> Any:
+class OpenApiLoadError(ValueError):
+    """The schema folder's openapi.json cannot drive the generated tests; the message says why."""
+
+
+def generated_contract_test(func: F) -> F:
+    """Mark a test ``(case, ...)`` to be run for every operation of the run's ``openapi.json``.
+
+    The schema is not loaded at import: the plugin parametrizes the test at collection from ``--zstack-schemas``.
+    """
+    setattr(func, GENERATED_MARK, True)
+    return func
+
+
+def load_openapi(schemas_dir: Path) -> Any:
     """The derived OpenAPI document, configured for ZStack: no generated auth header, no extra parameters.
 
-    Hypothesis settings (examples, derandomization, database) come from the profile the plugin loads.
+    Hypothesis settings (examples, derandomization, database) are applied to the tests by the plugin.
     """
-    schema = schemathesis.openapi.from_path(schemas_dir / "openapi.json")
+    path = schemas_dir / "openapi.json"
+    if not path.is_file():
+        raise OpenApiLoadError(
+            f"{path} is missing (or not a file): run 'python -m zstack_contract derive' to derive it from the specs"
+        )
+    try:
+        schema = schemathesis.openapi.from_path(path)
+        # Loading is lazy; walking the operations now makes a broken document one error before any test.
+        errors = [result.err() for result in schema.get_all_operations() if isinstance(result, Err)]
+    except Exception as exc:
+        raise OpenApiLoadError(f"{path}: not a usable OpenAPI document ({type(exc).__name__}: {exc})") from None
+    if errors:
+        raise OpenApiLoadError(f"{path}: not a usable OpenAPI document: {errors[0]}")
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
         with_security_parameters=False,  # the suite sends its own 'OAuth <session>' header

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytest
 
-from zstack_contract.client import Exchange
+from zstack_contract.client import Exchange, TargetUnreachableError
 from zstack_contract.contract import ApiContract
 from zstack_contract.findings import Finding
 from zstack_contract.results import CheckRecord
+from zstack_contract.secret import mask_text
 from zstack_contract.settings import Settings
-from zstack_contract.stash import BASELINE, EXAMPLES, FAILURE, PENDING, RECORD, SETTINGS
+from zstack_contract.stash import BASELINE, EXAMPLES, FAILURE, HALT, PENDING, RECORD, SETTINGS, TARGET
+from zstack_contract.summary import NOT_RUN, Halt
+from zstack_contract.target import Target, TargetError
 from zstack_contract.verdict import Status, Verdict, decide, headline, render
+
+# Errors that mean the node, not a contract rule, stopped the check: the run ends without a verdict.
+TARGET_ERRORS: tuple[type[BaseException], ...] = (TargetUnreachableError, TargetError)
+SESSION_RULE = "request.authenticated"
+SESSION_DEAD = "the run's session was invalidated during the run (a dead session is not a server conformance result)"
+SESSION_ALIVE = "the session is still valid (ValidateSession)"
+SESSION_UNKNOWN = "whether the session is still valid could not be told (ValidateSession gave no answer)"
 
 # Test module → check family, for records of tests that ended without reaching the judge (errors, crashes).
 FAMILY_OF_MODULE = {
@@ -28,10 +40,13 @@ FAMILY_OF_MODULE = {
 class Judge:
     """Turns findings into the test's outcome and records them for the reports."""
 
-    def __init__(self, item: pytest.Item, settings: Settings, known: frozenset[str]) -> None:
+    def __init__(
+        self, item: pytest.Item, settings: Settings, known: frozenset[str], target: Target | None = None
+    ) -> None:
         self.item = item
         self.settings = settings
         self.known = known
+        self.target = target
         # Rewriting the baseline: every finding of this run is accepted, so the run completes and records all.
         self.accept_all = settings.update_baseline
 
@@ -44,7 +59,7 @@ class Judge:
         exchanges: Iterable[Exchange] = (),
         rule: str = "",
     ) -> Verdict:
-        findings = list(findings)
+        findings = self._recheck_session(list(findings))
         exchanges = list(exchanges)
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         evidence = "\n".join(ex.describe() for ex in exchanges)
@@ -71,12 +86,14 @@ class Judge:
         self, api: ApiContract, family: str, case: str, findings: Iterable[Finding], exchange: Exchange
     ) -> None:
         """For generated examples: raise on gating findings (so hypothesis shrinks), keep the rest for the end."""
-        findings = list(findings)
+        findings = self._recheck_session(list(findings))
         self.item.stash[EXAMPLES] = self.item.stash.get(EXAMPLES, 0) + 1
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         pending = self.item.stash.setdefault(PENDING, {})
         for f in verdict.reported + verdict.baselined:
-            pending.setdefault(f.key, (f, exchange))
+            if f.key not in pending:
+                # Only what the report shows: the exchange itself (its whole body) is not kept per item.
+                pending[f.key] = (f, exchange.describe(), exchange.to_json())
         record = CheckRecord(
             self.item.nodeid,
             api.name,
@@ -95,18 +112,139 @@ class Judge:
             self.item.stash[FAILURE] = record
             pytest.fail(record.message, pytrace=False)
 
+    def _recheck_session(self, findings: list[Finding]) -> list[Finding]:
+        """A refused valid session is either the server's fault or a dead session: ask the node which.
+
+        A dead session ends the run without a verdict; a live one leaves the must-failure standing, noted.
+        """
+        if self.target is None or not any(f.rule == SESSION_RULE for f in findings):
+            return findings
+        valid = self.target.session_is_valid()
+        if valid is False:
+            halt_run(self.item.session, Halt(NOT_RUN, SESSION_DEAD))
+            pytest.skip(f"{NOT_RUN}: {SESSION_DEAD}")
+        note = SESSION_ALIVE if valid else SESSION_UNKNOWN
+        return [
+            dataclasses.replace(f, note=f"{f.note}; {note}" if f.note else note) if f.rule == SESSION_RULE else f
+            for f in findings
+        ]
+
+
+def halt_run(session: pytest.Session, halt: Halt) -> None:
+    """End the run after the current test, without a verdict; the first reason given is the one reported."""
+    config = session.config
+    if HALT not in config.stash:
+        config.stash[HALT] = halt
+    session.shouldstop = f"{halt.verdict}: {config.stash[HALT].reason}"
+
+
+def target_error(exc: BaseException | None, depth: int = 0) -> BaseException | None:
+    """The node error behind an exception, however wrapped (exception groups, causes); None if there is none."""
+    if exc is None or depth > 8:
+        return None
+    if isinstance(exc, TARGET_ERRORS):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = target_error(inner, depth + 1)
+            if found is not None:
+                return found
+    return target_error(exc.__cause__ or exc.__context__, depth + 1)
+
+
+def halt_on_target_error(test: Callable[..., Any], session: pytest.Session) -> Callable[..., Any]:
+    """Wrap a property test's body: a node error ends the run at once, instead of hypothesis retrying it.
+
+    A skip is the one exception hypothesis re-raises without shrinking or replaying.
+    """
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return test(*args, **kwargs)
+        except TARGET_ERRORS as exc:
+            halt_run(session, Halt(NOT_RUN, node_error_reason(exc)))
+            pytest.skip(f"{NOT_RUN}: {node_error_reason(exc)}")
+
+    guarded.__name__ = getattr(test, "__name__", "test")
+    return guarded
+
+
+def node_error_reason(exc: BaseException) -> str:
+    return f"the management node stopped answering: {exc}" if isinstance(exc, TargetUnreachableError) else str(exc)
+
+
+def settle_target_error(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """A node error raised by a test or fixture is not a finding: the report becomes a NOT RUN skip."""
+    if call.excinfo is None or not report.failed:
+        return
+    found = target_error(call.excinfo.value)
+    if found is None:
+        return
+    reason = node_error_reason(found)
+    halt_run(item.session, Halt(NOT_RUN, reason))
+    path, line, _ = item.location
+    report.outcome = "skipped"
+    report.longrepr = (path, (line or 0) + 1, f"{NOT_RUN}: {reason}")
+
+
+def known_secrets(config: pytest.Config) -> tuple[str, ...]:
+    """Every secret this process knows: the client's (sessions, hashed password) and the options' own."""
+    values: set[str] = set()
+    target = config.stash.get(TARGET, None)
+    if target is not None:
+        values.update(target.client.secrets)
+    settings = config.stash.get(SETTINGS, None)
+    if settings is not None:
+        for secret in (settings.session, settings.password):
+            if secret:
+                values.add(secret.reveal())
+    return tuple(v for v in values if v)
+
+
+def _mask_json(value: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return mask_text(value, secrets)
+    if isinstance(value, list):
+        return [_mask_json(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_json(v, secrets) for k, v in value.items()}
+    return value
+
+
+def scrub_report(report: pytest.TestReport, secrets: tuple[str, ...]) -> None:
+    """Defence in depth: no secret this process knows leaves it on a report (traceback, locals, captured output)."""
+    if not secrets:
+        return
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple):
+        path, line, reason = longrepr
+        report.longrepr = (path, line, mask_text(reason, secrets))
+    elif longrepr is not None:
+        text = str(longrepr)
+        masked = mask_text(text, secrets)
+        if masked != text:
+            report.longrepr = masked  # the plain text replaces pytest's rich repr only where it held a secret
+    report.sections = [(title, mask_text(content, secrets)) for title, content in report.sections]
+    report.user_properties = [(name, _mask_json(value, secrets)) for name, value in report.user_properties]
+
 
 def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
     """Settle the item's record on its report: outcome, JUnit properties, HTML extras, the record itself."""
     if report.when == "call" and report.passed and item.stash.get(PENDING, None):
         report_pending(item, report)
     record = item.stash.get(RECORD, None)
+    if report.skipped and HALT in item.config.stash:
+        # Ended by the halt: whatever earlier examples recorded, this check did not complete.
+        record = None
     if report.when == "call" and report.failed and FAILURE in item.stash:
         record = item.stash[RECORD] = item.stash[FAILURE]
     if record is not None and report.when == "call" and report.failed and record.outcome != Status.FAILED.value:
         # Failed outside the judge (an assertion in the test, or hypothesis' final replay of a generated case).
         record.outcome = Status.FAILED.value
         record.message = record.message or str(report.longrepr)[-4000:]
+    secrets = known_secrets(item.config)
+    if record is not None and secrets:
+        record = CheckRecord.from_json(_mask_json(record.to_json(), secrets))
     if record is not None and report.when == "call":
         report.user_properties.append(("zstack_outcome", record.outcome))
         if record.rule:
@@ -122,6 +260,8 @@ def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
     if ended:
         if record is None:
             record = record_without_judge(item, report)
+            if secrets:
+                record = CheckRecord.from_json(_mask_json(record.to_json(), secrets))
         # Carried on the report so that it reaches the controller under pytest-xdist (reports are serialised).
         report.__dict__["zstack_record"] = record.to_json()
 
@@ -147,17 +287,17 @@ def record_without_judge(item: pytest.Item, report: pytest.TestReport) -> CheckR
 def report_pending(item: pytest.Item, report: pytest.TestReport) -> None:
     """A generated test whose examples broke only non-gating rules ends as xfailed, with every finding listed."""
     pending = item.stash[PENDING]
-    findings = [f for f, _ in pending.values()]
+    findings = [f for f, _, _ in pending.values()]
     settings = item.config.stash[SETTINGS]
     verdict = decide(
         findings, strict=settings.strict, known=item.config.stash[BASELINE], accept_all=settings.update_baseline
     )
-    evidence = "\n".join(ex.describe() for _, ex in pending.values())
+    evidence = "\n".join(text for _, text, _ in pending.values())
     record = item.stash[RECORD]
     record.outcome = verdict.status.value
     record.findings = list(verdict.findings)
     record.message = render(verdict, evidence)
-    record.evidence = next(iter(pending.values()))[1].to_json()
+    record.evidence = next(iter(pending.values()))[2]
     report.outcome = "skipped"
     report.wasxfail = headline(verdict)
     report.sections.append(("zstack-contract findings", record.message))

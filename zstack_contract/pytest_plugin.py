@@ -16,26 +16,41 @@ import pytest
 from zstack_contract import __version__
 from zstack_contract.baseline import Baseline, BaselineError
 from zstack_contract.cases import RequestCase, auth_cases, list_parameter, parameter_cases, positive_values
-from zstack_contract.contract import ApiContract, load_catalog
-from zstack_contract.judge import Judge, finish_report
+from zstack_contract.contract import ApiContract, ContractLoadError, load_catalog
+from zstack_contract.generation import GENERATED_MARK, OpenApiLoadError, load_openapi
+from zstack_contract.judge import (
+    Judge,
+    finish_report,
+    halt_on_target_error,
+    known_secrets,
+    scrub_report,
+    settle_target_error,
+)
 from zstack_contract.mock import UnknownDeviationError
 from zstack_contract.mock import resolve as resolve_deviations
-from zstack_contract.reporting import ReportingPlugin
+from zstack_contract.reporting import ReportingPlugin, note_target, write_not_run
 from zstack_contract.results import RunResults
 from zstack_contract.settings import OPTIONS, Settings, SettingsError, resolve
 from zstack_contract.stash import (
     BASELINE,
     CATALOG,
+    CONTRACT_RUN,
     FIXED,
+    HALT,
     HTML_NAME,
     JUNIT_NAME,
     LOADED_BASELINE,
+    OPENAPI,
     RESULTS,
+    RESULTS_NAME,
     SETTINGS,
+    TARGET,
 )
+from zstack_contract.summary import NOT_RUN, Halt
 from zstack_contract.target import Target, TargetError, open_target, positive_defaults
 
 HYPOTHESIS_PROFILE = "zstack-contract"
+REPORT_NAMES = (HTML_NAME, JUNIT_NAME, RESULTS_NAME)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,20 +72,75 @@ def _has_plugin(config: pytest.Config, *names: str) -> bool:
     return any(config.pluginmanager.hasplugin(name) for name in names)
 
 
+def _is_controller(config: pytest.Config) -> bool:
+    """The process that writes the reports: the only one without xdist, the controller with it."""
+    return not hasattr(config, "workerinput")
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return _is_controller(config) and config.pluginmanager.hasplugin("dsession")
+
+
+def worker_count(config: pytest.Config) -> int:
+    """How many processes share the node (and its rate cap): xdist workers, or this one process."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return max(1, int(workerinput.get("workercount", 1)))
+    if _is_xdist_controller(config):
+        n = getattr(config.option, "numprocesses", None)
+        return n if isinstance(n, int) and n > 0 else 1
+    return 1
+
+
 def _is_contract_run(config: pytest.Config) -> bool:
-    """True when the run collects the contract suite (reports are written only then)."""
-    contract_dir = (config.rootpath / "tests" / "contract").resolve()
+    """True when the run collects the project's contract suite, so it writes the contract reports.
+
+    The contract suite is what the project runs by default: its ini ``testpaths``. A run whose arguments
+    overlap them (no arguments, the folder, a module or test in it, or a parent folder) is a contract run; a
+    project with no ``testpaths`` runs the plugin for its contract tests only, so every run is one.
+    """
+    testpaths = [str(p) for p in config.getini("testpaths")]
+    if not testpaths:
+        return True
+    roots = [(config.rootpath / p).resolve() for p in testpaths]
     for arg in config.args:
         path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
-        if path == contract_dir or contract_dir in path.parents or path in contract_dir.parents:
+        if any(path == root or root in path.parents or path in root.parents for root in roots):
             return True
     return False
+
+
+def _prepare_report_dir(report_dir: Path) -> None:
+    """Usable, and without an earlier run's reports: an aborted run must not leave old ones looking current."""
+    if report_dir.exists() and not report_dir.is_dir():
+        raise pytest.UsageError(
+            f"--zstack-report-dir {report_dir} is a file, not a folder: give a folder for the reports "
+            "(or 'none' to write no reports)"
+        )
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        for name in REPORT_NAMES:
+            (report_dir / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"--zstack-report-dir {report_dir} cannot be used: {exc.strerror or exc}; give a writable folder"
+        ) from None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = resolve(config.getoption, rootdir=config.rootpath)
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    contract_run = _is_contract_run(config)
+    config.stash[CONTRACT_RUN] = contract_run
+    writes_reports = settings.report_dir is not None and contract_run and _is_controller(config)
+    if writes_reports:
+        assert settings.report_dir is not None
+        # First, before anything can fail or be interrupted: the previous run's reports go.
+        _prepare_report_dir(settings.report_dir)
+    try:
         resolve_deviations(settings.deviations)
         catalog = load_catalog(settings.schemas_dir)
         baseline = (
@@ -78,11 +148,16 @@ def pytest_configure(config: pytest.Config) -> None:
             if settings.baseline is not None
             else Baseline({})
         )
-    except (SettingsError, UnknownDeviationError, FileNotFoundError, BaselineError) as exc:
+        if contract_run:
+            config.stash[OPENAPI] = load_openapi(settings.schemas_dir)
+    except (UnknownDeviationError, ContractLoadError, BaselineError, OpenApiLoadError) as exc:
+        if writes_reports:
+            assert settings.report_dir is not None
+            write_not_run(settings.report_dir, Halt(NOT_RUN, str(exc)))
         raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS] = settings
     config.stash[CATALOG] = catalog
-    _load_hypothesis_profile(config, settings)
+    _hypothesis_home()
     config.stash[LOADED_BASELINE] = baseline
     config.stash[BASELINE] = baseline.keys
     config.stash[FIXED] = []
@@ -98,19 +173,54 @@ def pytest_configure(config: pytest.Config) -> None:
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
     )
-    if settings.report_dir is not None and _is_contract_run(config) and not hasattr(config, "workerinput"):
-        settings.report_dir.mkdir(parents=True, exist_ok=True)
+    if writes_reports:
+        assert settings.report_dir is not None
         # Set before pytest-html and junitxml read them in their own pytest_configure (hence tryfirst).
         if getattr(config.option, "htmlpath", None) is None:
             config.option.htmlpath = str(settings.report_dir / HTML_NAME)
             config.option.self_contained_html = True
         if getattr(config.option, "xmlpath", None) is None:
             config.option.xmlpath = str(settings.report_dir / JUNIT_NAME)
-    config.pluginmanager.register(ReportingPlugin(config, _is_contract_run(config)), "zstack-contract-reporting")
+    config.pluginmanager.register(ReportingPlugin(config, contract_run), "zstack-contract-reporting")
     if _has_plugin(config, "html", "pytest_html.plugin"):
         from zstack_contract.html_report import HtmlReportHooks
 
         config.pluginmanager.register(HtmlReportHooks(config), "zstack-contract-html")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """Reach the node once, before any test (and before xdist workers start theirs): a node that cannot be
+    reached or logged into ends the run here with one message, exit 4 and NOT RUN reports."""
+    config = session.config
+    if not config.stash.get(CONTRACT_RUN, False) or not _is_controller(config) or config.option.collectonly:
+        return
+    try:
+        target = open_target(config.stash[SETTINGS], workers=worker_count(config))
+    except TargetError as exc:
+        config.stash[HALT] = Halt(NOT_RUN, str(exc))
+        # The reason is printed once, in the conformance summary; the exit line only points there.
+        pytest.exit("zstack-contract: NOT RUN (the reason is in the conformance summary above)", returncode=4)
+    note_target(config, target)
+    config.stash[TARGET] = target
+    if _is_xdist_controller(config):
+        # The workers open their own; this one only proved the node is there.
+        _close_target(config)
+
+
+def _close_target(config: pytest.Config) -> None:
+    target = config.stash.get(TARGET, None)
+    if target is None:
+        return
+    del config.stash[TARGET]
+    note_target(config, target, closing=True)
+    target.close()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # After the reports: the counters of the node's traffic are read from the open target first.
+    _close_target(session.config)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -139,18 +249,23 @@ def _set_metadata(config: pytest.Config, settings: Settings, catalog: list[ApiCo
     metadata["Date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _load_hypothesis_profile(config: pytest.Config, settings: Settings) -> None:
-    """Deterministic by default (CI gating must be reproducible); a seed varies exploration on purpose."""
-    from hypothesis import HealthCheck
-    from hypothesis import settings as hypothesis_settings
+def _hypothesis_home() -> None:
     from hypothesis.configuration import set_hypothesis_home_dir
 
     # Hypothesis keeps caches (constants, unicode data) in its home dir, by default ./.hypothesis: a run against
     # a cloud must leave the checkout as it found it.
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "zstack-contract-hypothesis")
 
-    hypothesis_settings.register_profile(
-        HYPOTHESIS_PROFILE,
+
+def suite_hypothesis_settings(settings: Settings) -> Any:
+    """The contract tests' hypothesis settings, applied to those tests only (never loaded for the process).
+
+    Deterministic by default (CI gating must be reproducible); a seed varies exploration on purpose.
+    """
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+
+    return hypothesis_settings(
         max_examples=settings.examples,
         derandomize=settings.seed is None,
         database=None,  # no example database written into the checkout
@@ -158,10 +273,56 @@ def _load_hypothesis_profile(config: pytest.Config, settings: Settings) -> None:
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
         print_blob=False,
     )
-    hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
-    if settings.seed is not None:
-        # Read by hypothesis' own pytest_configure, which runs after this one (tryfirst).
-        config.option.hypothesis_seed = settings.seed
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """Generated tests are built from the schema folder of this run (``--zstack-schemas``), not from a path
+    fixed at import: a module's function marked with ``generated_contract_test`` is parametrized here, before
+    pytest (and schemathesis' plugin) collect it."""
+    if not isinstance(collector, pytest.Module):
+        return
+    try:
+        module = collector.obj
+    except Exception:
+        return
+    for name, func in list(vars(module).items()):
+        if getattr(func, GENERATED_MARK, None) is not True:
+            continue
+        config = collector.config
+        schema = config.stash.get(OPENAPI, None)
+        if schema is None:
+            try:
+                schema = config.stash[OPENAPI] = load_openapi(config.stash[SETTINGS].schemas_dir)
+            except OpenApiLoadError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        # Explicit settings under schemathesis' decorator: schemathesis then takes them over the project config.
+        test = schema.parametrize()(suite_hypothesis_settings(config.stash[SETTINGS])(func))
+        setattr(test, GENERATED_MARK, "built")
+        setattr(module, name, test)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """The suite's hypothesis settings and its node-error guard go on the contract's property tests only."""
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis.internal.detection import is_hypothesis_test
+
+    settings = session.config.stash[SETTINGS]
+    suite = suite_hypothesis_settings(settings)
+    for item in items:
+        obj: Any = getattr(item, "obj", None)
+        if "zstack" not in getattr(item, "fixturenames", ()) or not is_hypothesis_test(obj):
+            continue
+        if getattr(obj, "_zstack_prepared", False):
+            continue
+        inner = obj.hypothesis.inner_test
+        if not getattr(inner, "_hypothesis_internal_settings_applied", False):
+            hypothesis_settings(suite)(obj)
+        if settings.seed is not None:
+            hypothesis_seed(settings.seed)(obj)
+        obj.hypothesis.inner_test = halt_on_target_error(inner, session)
+        obj._zstack_prepared = True
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -201,25 +362,29 @@ def zstack_settings(pytestconfig: pytest.Config) -> Settings:
 
 @pytest.fixture(scope="session")
 def zstack(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
-    """The management node under test, reachable and logged in; ends the run with one message if not."""
-    settings = pytestconfig.stash[SETTINGS]
-    try:
-        target = open_target(settings)
-    except TargetError as exc:
-        pytest.exit(f"zstack-contract: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
-    pytestconfig.stash[RESULTS].meta["version"] = target.version
-    pytestconfig.stash[RESULTS].meta["target"] = target.description
-    if _has_plugin(pytestconfig, "metadata", "pytest_metadata.plugin"):
-        from pytest_metadata.plugin import metadata_key
+    """The management node under test, reachable and logged in.
 
-        pytestconfig.stash[metadata_key]["ZStack version"] = target.version or "unknown (GetVersion not answered)"
+    Opened once per process (by the run's preflight, or here in an xdist worker); a node that cannot be opened
+    raises TargetError, which ends the run NOT RUN with one message (see judge.settle_target_error).
+    """
+    target = pytestconfig.stash.get(TARGET, None)
+    if target is None:
+        target = open_target(pytestconfig.stash[SETTINGS], workers=worker_count(pytestconfig))
+        pytestconfig.stash[TARGET] = target
+        note_target(pytestconfig, target)
+    _metadata_version(pytestconfig, target)
     try:
         yield target
     finally:
-        pytestconfig.stash[RESULTS].meta["requestsSent"] = target.client.requests_sent
         if target.mock is not None:
             target.mock.check()
-        target.close()
+
+
+def _metadata_version(config: pytest.Config, target: Target) -> None:
+    if _has_plugin(config, "metadata", "pytest_metadata.plugin"):
+        from pytest_metadata.plugin import metadata_key
+
+        config.stash[metadata_key]["ZStack version"] = target.version or "unknown (GetVersion not answered)"
 
 
 def _cases_for(config: pytest.Config, build: Callable[..., list[RequestCase]]) -> list[Any]:
@@ -268,12 +433,25 @@ def skip_unless_read_only(api: ApiContract) -> None:
 
 @pytest.fixture
 def judge(request: pytest.FixtureRequest, zstack_settings: Settings) -> Judge:
-    """Call with the findings of a check: fails on gating ones, marks reported ones, records all."""
-    return Judge(request.node, zstack_settings, request.config.stash[BASELINE])
+    """Call with the findings of a check: fails on gating ones, marks reported ones, records all.
+
+    Given the node when the test uses it, so that a refused session can be re-checked (is it dead?).
+    """
+    target = request.getfixturevalue("zstack") if "zstack" in request.fixturenames else None
+    return Judge(request.node, zstack_settings, request.config.stash[BASELINE], target)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
+    config = item.config
+    if config.stash.get(CONTRACT_RUN, False):
+        settle_target_error(item, call, report)
+    scrub_report(report, known_secrets(config))
     finish_report(item, report)
+    if "zstack" in getattr(item, "fixturenames", ()):
+        report.__dict__["zstack_used_target"] = True  # this check talked to the node (evidence is required)
+    if HALT in config.stash:
+        # Carried to the xdist controller, which must end the run the same way.
+        report.__dict__["zstack_halt"] = config.stash[HALT].to_json()
     return report

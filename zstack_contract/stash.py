@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from zstack_contract.baseline import Baseline, BaselineEntry
-from zstack_contract.client import Exchange
 from zstack_contract.contract import ApiContract
 from zstack_contract.findings import Finding
 from zstack_contract.results import CheckRecord, RunResults
 from zstack_contract.settings import Settings
+from zstack_contract.summary import Halt
+from zstack_contract.target import Target
 
 SETTINGS = pytest.StashKey[Settings]()
 CATALOG = pytest.StashKey[list[ApiContract]]()
@@ -17,10 +20,18 @@ RESULTS = pytest.StashKey[RunResults]()
 BASELINE = pytest.StashKey[frozenset[str]]()  # keys of accepted findings
 LOADED_BASELINE = pytest.StashKey[Baseline]()
 FIXED = pytest.StashKey[list[BaselineEntry]]()
+CONTRACT_RUN = pytest.StashKey[bool]()  # this run writes the contract reports
+TARGET = pytest.StashKey[Target]()  # the node opened in this process (closed at the end of the session)
+HALT = pytest.StashKey[Halt]()  # set when the run ends without a verdict (NOT RUN / INTERRUPTED)
+# Counters of the node's traffic: this process's own plus, on the xdist controller, every worker's.
+TRAFFIC = pytest.StashKey[dict[str, Any]]()
+OPENAPI = pytest.StashKey[Any]()  # the schemathesis schema the generated tests are built from
 # Per item:
 RECORD = pytest.StashKey[CheckRecord]()
 FAILURE = pytest.StashKey[CheckRecord]()  # the last failing generated example (hypothesis may run more after it)
-PENDING = pytest.StashKey[dict[str, tuple[Finding, Exchange]]]()  # non-gating findings of generated examples
+# Non-gating findings of generated examples, each with a bounded excerpt of its evidence (never the exchange:
+# a big body must not stay in memory once per item).
+PENDING = pytest.StashKey[dict[str, tuple[Finding, str, dict[str, Any]]]]()
 EXAMPLES = pytest.StashKey[int]()
 
 HTML_NAME = "contract-report.html"

@@ -51,14 +51,38 @@ class Tally:
         return 100.0 * (self.checks - self.should_broken) / self.checks if self.checks else 100.0
 
 
+NOT_RUN = "NOT RUN"
+INTERRUPTED = "INTERRUPTED"
+
+
+@dataclass(frozen=True)
+class Halt:
+    """Why a run has no conformance verdict: it did not run (exit 4) or was interrupted (exit 2)."""
+
+    verdict: str  # NOT_RUN or INTERRUPTED
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"verdict": self.verdict, "reason": self.reason}
+
+
 @dataclass
 class Summary:
     by_api_family: dict[tuple[str, str], Tally]
     total: Tally
     skipped: int
+    halt: Halt | None = None
+
+    @property
+    def reason(self) -> str:
+        """Why the verdict is NOT RUN or INTERRUPTED; empty for a run that completed."""
+        return self.halt.reason if self.halt is not None else ""
 
     @property
     def verdict(self) -> str:
+        # A run that did not complete has no conformance verdict, whatever the checks that ran said.
+        if self.halt is not None:
+            return self.halt.verdict
         if self.total.must_broken:
             return "NOT CONFORMING"
         if self.total.should_broken:
@@ -66,7 +90,7 @@ class Summary:
         return "CONFORMING"
 
 
-def summarize(records: Iterable[CheckRecord]) -> Summary:
+def summarize(records: Iterable[CheckRecord], *, halt: Halt | None = None) -> Summary:
     by: dict[tuple[str, str], Tally] = {}
     total = Tally()
     skipped = 0
@@ -78,7 +102,8 @@ def summarize(records: Iterable[CheckRecord]) -> Summary:
         if record.family != "docs":
             total.add(record)
         by.setdefault((record.api, record.family), Tally()).add(record)
-    return Summary(dict(sorted(by.items(), key=lambda kv: (kv[0][0], _family_order(kv[0][1])))), total, skipped)
+    ordered = dict(sorted(by.items(), key=lambda kv: (kv[0][0], _family_order(kv[0][1]))))
+    return Summary(ordered, total, skipped, halt)
 
 
 def _family_order(family: str) -> int:
@@ -87,6 +112,8 @@ def _family_order(family: str) -> int:
 
 def one_line(summary: Summary) -> str:
     t = summary.total
+    if summary.halt is not None:
+        return f"{summary.verdict}: {summary.reason} ({t.checks} checks ran, no verdict)"
     return (
         f"{summary.verdict}: must {t.checks - t.must_broken}/{t.checks} checks ({t.must_score:.0f}%), "
         f"should {t.checks - t.should_broken}/{t.checks} ({t.should_score:.0f}%), {t.baselined} baselined"

@@ -12,13 +12,12 @@ from typing import Any
 
 import schemathesis
 
-from zstack_contract.generation import load_openapi, run_generated_case
+from zstack_contract.generation import generated_contract_test, run_generated_case
 from zstack_contract.judge import Judge
 from zstack_contract.target import Target
 
-schema = load_openapi()
 
-
-@schema.parametrize()  # type: ignore[untyped-decorator]  # schemathesis' decorator is not annotated
+# One test per operation of <--zstack-schemas>/openapi.json, built by the plugin at collection.
+@generated_contract_test
 def test_generated_request(case: schemathesis.Case[Any], zstack: Target, judge: Judge) -> None:
     run_generated_case(case, zstack, judge)
