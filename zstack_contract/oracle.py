@@ -96,6 +96,11 @@ def expectation_for(api: ApiContract, pairs: Iterable[tuple[str, str]]) -> Expec
     values, duplicates, indexed = _group(pairs, list_names)
     if duplicates:
         return table.duplicate_scalar(duplicates[0])
+    # ZStack converts every query value to its field type before it validates the message (protocol notes §1):
+    # a non-numeric integer fails in the conversion (HTTP 500) even when another field is missing or empty.
+    for name, prop in properties.items():
+        if prop.get("type") == "integer" and name in values and java_double_int_value(values[name][0]) is None:
+            return table.non_numeric()
     for name in schema.get("required", []):
         if name not in values:
             return table.invalid_argument(f"{table.VALIDATION_BASIS} ({name} is required)")

@@ -48,6 +48,9 @@ DUPLICATE = (Outcome.REFUSED, 400, None, None, None)
         pytest.param([URL, URL], DUPLICATE, False, id="duplicate-url"),
         pytest.param([URL, URL, ("registryPort", "abc")], DUPLICATE, False, id="duplicate-before-validation"),
         pytest.param([("url", "  "), ("registryPort", "0")], INVALID, False, id="range-after-blank"),
+        # Found by generation (registryPort=null&url=): conversion fails before validation runs.
+        pytest.param([("url", ""), ("registryPort", "null")], NON_NUMERIC, False, id="conversion-before-empty"),
+        pytest.param([("registryPort", "abc")], NON_NUMERIC, False, id="conversion-before-missing"),
     ],
 )
 def test_expectation_for_wire_query(
