@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from zstack_contract.baseline import BaselineEntry
+from zstack_contract.reporting import run_summary
 from zstack_contract.results import CheckRecord
 from zstack_contract.stash import FIXED, RESULTS, SETTINGS
-from zstack_contract.summary import FAMILY_TITLES, Summary, summarize
+from zstack_contract.summary import FAMILY_TITLES, Summary
 from zstack_contract.templates import render
 
 # How much of a response body the per-test evidence shows; the JSON results keep the longer excerpt.
@@ -71,7 +72,7 @@ class HtmlReportHooks:
     def run_summary(self) -> Summary:
         """The one place the page's summary is built: a run that stopped early must reach here with its verdict
         (NOT RUN, INTERRUPTED) and reason, which the template shows whatever they say."""
-        return summarize(self.config.stash[RESULTS].records)
+        return run_summary(self.config)
 
     @pytest.hookimpl
     def pytest_html_report_title(self, report: Any) -> None:

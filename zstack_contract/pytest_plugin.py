@@ -17,6 +17,7 @@ from zstack_contract import __version__
 from zstack_contract.baseline import Baseline, BaselineError
 from zstack_contract.cases import RequestCase, auth_cases, list_parameter, parameter_cases, positive_values
 from zstack_contract.contract import ApiContract, ContractLoadError, load_catalog
+from zstack_contract.doccheck import doc_records
 from zstack_contract.generation import GENERATED_MARK, OpenApiLoadError, load_openapi
 from zstack_contract.judge import (
     Judge,
@@ -171,7 +172,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "examples": settings.examples,
             "schemas": {api.name: api.digest for api in catalog},
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        }
+        },
+        # The page's own inconsistencies are facts of the catalogue, not outcomes of a test against the server.
+        records=doc_records(catalog),
     )
     if writes_reports:
         assert settings.report_dir is not None
