@@ -58,7 +58,10 @@ def seed_stale_reports(report_dir: Path) -> None:
     (report_dir / "contract-results.json").write_text(
         json.dumps({"resultsFormat": 1, "meta": {"verdict": "CONFORMING"}, "records": []})
     )
-    (report_dir / "contract-junit.xml").write_text('<testsuites><testsuite name="stale" tests="0"/></testsuites>')
+    (report_dir / "contract-junit.xml").write_text(
+        '<testsuites><testsuite name="stale" tests="0"><properties><property name="verdict" value="CONFORMING"/>'
+        "</properties></testsuite></testsuites>"
+    )
 
 
 def assert_sane(run: Run) -> None:
@@ -74,6 +77,15 @@ def assert_one_message(run: Run, *needles: str) -> None:
         assert needle in run.output, run.output[-5000:]
     assert re.search(r"^(FAILED|ERROR) ", run.output, re.MULTILINE) is None, run.output[-5000:]
     assert re.search(r"\d+ (failed|errors?)\b", run.output) is None, run.output[-5000:]
+
+
+def assert_transport_failure(run: Run, server: ZStackServer) -> None:
+    """Exit 4 naming the node; a transport error is no finding against the server (doc findings aside)."""
+    assert_sane(run)
+    assert run.returncode == 4, run.output[-5000:]
+    assert server.url in run.output, run.output[-5000:]
+    assert {rule for rule in run.rules if not rule.startswith("doc.")} == set()
+    assert_reports_say(run, "NOT RUN")
 
 
 def assert_reports_say(run: Run, *verdicts: str, required: bool = True) -> None:
@@ -130,7 +142,7 @@ def test_api_not_served_is_reported_not_passed(tmp_path: Path, serve: Serve) -> 
     ("kind", "given_session", "needle"),
     [
         pytest.param(hb.Conforming, True, "--zstack-session", id="unknown-session"),
-        pytest.param(hb.NotZStack, True, "--zstack-url", id="not-zstack"),
+        pytest.param(hb.NotZStack, True, "--zstack-", id="not-zstack"),  # names the option to fix
         pytest.param(hb.NoLogin, False, "no ZStack login endpoint", id="login-404"),
         pytest.param(hb.DeepLogin, False, "login", id="deep-json-login"),
         pytest.param(hb.PathInLoginUuid, False, "session", id="path-in-login-uuid"),
@@ -205,8 +217,8 @@ def _bad_input(case: str, tmp_path: Path, server: ZStackServer) -> tuple[tuple[s
     elif case == "directory-baseline":
         baseline = tmp_path / "baseline.json"
         baseline.mkdir()
-    else:  # malformed-baseline-entry: valid JSON, an entry missing every field
-        baseline = _write(tmp_path / "baseline.json", b'{"findings": [{"nonsense": 1}, 7]}')
+    else:  # malformed-baseline-entry: the right format, an entry that is not an object
+        baseline = _write(tmp_path / "baseline.json", b'{"baselineFormat": 1, "findings": [7]}')
     return ("--zstack-baseline", str(baseline)), "baseline.json"
 
 
@@ -264,16 +276,14 @@ def test_hanging_api_ends_well_within_a_minute_with_default_options(tmp_path: Pa
     assert_sane(run)
     assert server.api_seen.is_set()
     assert run.wall < 60, f"took {run.wall:.0f} s"
-    assert run.returncode == 4, run.output[-5000:]
-    assert_reports_say(run, "NOT RUN")
+    assert_transport_failure(run, server)
 
 
 def test_dropped_connections_end_the_run_with_one_message(tmp_path: Path, serve: Serve) -> None:
     server = serve(hb.DropsApi)
     run = run_contract(tmp_path, *live(server), timeout=120)
-    assert_one_message(run, server.url)
     assert server.api_seen.is_set()
-    assert_reports_say(run, "NOT RUN")
+    assert_transport_failure(run, server)
 
 
 def test_slow_drip_body_is_cut_near_the_timeout(tmp_path: Path, serve: Serve) -> None:
@@ -282,10 +292,11 @@ def test_slow_drip_body_is_cut_near_the_timeout(tmp_path: Path, serve: Serve) ->
     run = run_contract(tmp_path, *live(server, timeout="1"), timeout=90)
     assert_sane(run)
     assert server.drips, "the server dripped at least one body"
-    # The server notices a closed connection at its next byte (0.5 s) or the one after: 1 s deadline + 1.5 s.
+    # The server notices a closed connection at its next byte (0.5 s) or the one after: 1 s deadline + 1 s,
+    # and some slack for a loaded machine. Uncut, each body takes 106 s.
     longest = max(end - start for start, end in server.drips)
-    assert longest < 2.5, f"a 1-byte-per-0.5-s body was read for {longest:.1f} s with --zstack-timeout 1"
-    assert run.returncode == 4, run.output[-5000:]
+    assert longest < 3, f"a 1-byte-per-0.5-s body was read for {longest:.1f} s with --zstack-timeout 1"
+    assert_transport_failure(run, server)
 
 
 def test_huge_body_is_a_finding_with_bounded_memory(
@@ -315,12 +326,14 @@ def test_deeply_nested_json_is_no_crash(kind: type[ZStackServer], tmp_path: Path
 
 
 def test_server_errors_on_logout_and_api_are_findings_not_crashes(tmp_path: Path, serve: Serve) -> None:
-    for kind in (hb.LogoutEcho500, hb.ApiEcho500):
-        server = serve(kind)
-        run = run_contract(tmp_path / kind.__name__, *live(server))
-        assert_sane(run)
-        assert run.returncode == 1, run.output[-5000:]  # both break a must rule (auth logout, no 5xx)
-        assert run.verdict == "NOT CONFORMING"
+    logout = run_contract(tmp_path / "logout", *live(serve(hb.LogoutEcho500)))
+    assert_sane(logout)
+    assert logout.returncode in (0, 1), logout.output[-5000:]  # a verdict; the logout itself is no API rule
+    api = run_contract(tmp_path / "api", *live(serve(hb.ApiEcho500)))
+    assert_sane(api)
+    assert api.returncode == 1, api.output[-5000:]
+    assert "request.no-server-error" in api.rules  # HTTP 500 to a valid request
+    assert api.verdict == "NOT CONFORMING"
 
 
 # -- verdicts that match the run --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ subclass in :mod:`tests.selftest.hostile.behaviours` overrides one handler with 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -212,6 +213,8 @@ class ZStackServer:
             )
         if ports and not _JAVA_NUMBER.fullmatch(ports[0]):
             return text_reply(500, f'For input string: "{ports[0]}"' if ports[0] else "empty String")
+        if ports and not 1 <= int(float(ports[0].strip().rstrip("dDfF"))) <= 65535:
+            return error_reply("SYS.1007", "field[registryPort] must be in range of [1, 65535]")
         if not query.get("url", [""])[0]:
             return error_reply(
                 "SYS.1007",
@@ -231,7 +234,8 @@ def _handler_for(server: ZStackServer) -> type[BaseHTTPRequestHandler]:
             reply = server.answer(request)
             if reply is None:  # DROP
                 self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):  # the client may have gone already
+                    self.connection.shutdown(socket.SHUT_RDWR)
                 return
             self.send_response(reply.status)
             if reply.content_type:
