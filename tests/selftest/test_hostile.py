@@ -6,6 +6,7 @@ the HTML report on, and asserts what a user of the gate must be able to rely on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -14,11 +15,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.selftest.conftest import SCHEMAS
 from tests.selftest.hostile import behaviours as hb
 from tests.selftest.hostile.runner import Run, not_a_pass, run_contract
-from tests.selftest.hostile.server import ZStackServer
+from tests.selftest.hostile.server import API, LOGIN, SESSIONS, ZStackServer
 
 PASSWORD = "zstack-contract-S3cret-pw"
 STORE = "sftp://root@image-store.invalid/zstack_bs"
@@ -356,3 +358,53 @@ def test_rate_cap_holds_across_xdist_workers(tmp_path: Path, serve: Serve) -> No
     assert len(times) >= 12, "enough API requests to measure a rate"
     busiest = max(sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times))
     assert busiest <= 6, f"{busiest} API requests within one second under --zstack-rate-limit 5 with -n 2"
+
+
+# -- the servers themselves: hostile exactly as documented, and a conforming base -------------------------
+
+
+def test_conforming_base_server_passes(tmp_path: Path, serve: Serve) -> None:
+    """The control: without its one hostile change, every server above is one the suite passes."""
+    server = serve(hb.Conforming)
+    run = run_contract(tmp_path, *live(server))
+    assert_sane(run)
+    assert run.returncode == 0, run.output[-5000:]
+    assert server.of_kind("api"), "the suite did call the API"
+
+
+def _login(server: ZStackServer) -> requests.Response:
+    body = {"logInByAccount": {"accountName": "admin", "password": hashlib.sha512(PASSWORD.encode()).hexdigest()}}
+    return requests.put(server.url + LOGIN, json=body, timeout=5)
+
+
+def test_hostile_servers_misbehave_as_documented(serve: Serve) -> None:
+    api = API + "?url=" + STORE
+    conforming = serve(hb.Conforming)
+    session = _login(conforming).json()["inventory"]["uuid"]
+    assert re.fullmatch(r"[0-9a-f]{32}", session)
+    ok = requests.get(conforming.url + api, headers={"Authorization": f"OAuth {session}"}, timeout=5)
+    assert (ok.status_code, ok.json()["infos"][0]["arch"]) == (200, "amd64")
+
+    invalidated = serve(hb.SessionsInvalidated)
+    session = _login(invalidated).json()["inventory"]["uuid"]
+    dead = requests.get(invalidated.url + api, headers={"Authorization": f"OAuth {session}"}, timeout=5)
+    assert (dead.status_code, dead.json()["error"]["code"]) == (503, "ID.1001")
+    valid = requests.get(f"{invalidated.url}{SESSIONS}{session}/valid", timeout=5)
+    assert valid.json() == {"valid": False}
+
+    not_served = requests.get(serve(hb.ApiNotServed).url + api, timeout=5)
+    assert (not_served.status_code, not_served.text) == (404, "no api mapping to /v1/database-backups/image-store")
+    assert requests.put(serve(hb.NotZStack).url + LOGIN, timeout=5).headers["Content-Type"].startswith("text/html")
+    assert _login(serve(hb.PathInLoginUuid)).json()["inventory"]["uuid"] == hb.HOSTILE_UUID
+    assert _login(serve(hb.NoLogin)).status_code == 404
+    with pytest.raises(requests.ConnectionError):
+        requests.get(serve(hb.DropsApi).url + api, timeout=5)
+    with pytest.raises(requests.Timeout):
+        requests.get(serve(hb.HangsApi).url + api, timeout=0.5)
+    echo = requests.get(serve(hb.ApiEcho500).url + api, headers={"Authorization": "OAuth echo-me"}, timeout=5)
+    assert (echo.status_code, "OAuth echo-me" in echo.text) == (500, True)
+    with requests.get(serve(hb.HugeApi).url + api, stream=True, timeout=5) as huge:
+        assert sum(len(chunk) for chunk in huge.iter_content(1 << 20)) == hb.HUGE
+    deep = requests.get(serve(hb.DeepApi).url + api, timeout=5).text
+    assert deep.startswith('{"a":{"a":')
+    assert deep.count("{") == hb.DEEP
