@@ -37,7 +37,9 @@ def _json(schema: dict[str, Any], example: Any, description: str) -> dict[str, A
 
 
 def _object(**properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": list(properties), "properties": properties}
+    # No additional properties: --dynamic would otherwise invent extra keys no ZStack reply has.
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    return {**schema, "required": list(properties)} if properties else schema
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +85,7 @@ SESSION_CALLS: dict[str, dict[str, Any]] = {
             "operationId": "LogOut",
             "security": [],
             "parameters": [_UUID_PARAM],
-            "responses": _json({"type": "object", "maxProperties": 0}, {}, "ok"),
+            "responses": _json(_object(), {}, "ok"),
         }
     },
 }
