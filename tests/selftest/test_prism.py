@@ -182,7 +182,7 @@ def test_prism_gets_a_clear_verdict_with_only_true_findings(prism: str, tmp_path
         "zstack-contract-S3cret-pw",
     )
     args += ("--zstack-image-store-url", STORE, "--zstack-rate-limit", "0", "--zstack-examples", "5")
-    run = run_contract(tmp_path, *args, "--zstack-timeout", "5", timeout=150)
+    run = run_contract(tmp_path, *args, "--zstack-timeout", "5", timeout=90)
     assert not run.killed
     assert run.internal_errors() == [], run.output[-5000:]
     assert run.returncode in (0, 1), run.output[-5000:]

@@ -66,7 +66,7 @@ def _run(
     baseline = tmp_path / "baseline.json"
     if "baseline" in extra:
         extra = ("--zstack-baseline", str(baseline), "--zstack-update-baseline")
-    run = run_contract(tmp_path / "reports", "--zstack-url", url, *args, *extra, *WIDEST, quiet=False, timeout=150)
+    run = run_contract(tmp_path / "reports", "--zstack-url", url, *args, *extra, *WIDEST, quiet=False, timeout=60)
     return run, secrets, [baseline]
 
 

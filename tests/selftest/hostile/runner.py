@@ -63,13 +63,14 @@ def run_contract(
     report_dir: Path,
     *args: str,
     quiet: bool = True,
-    timeout: float = 180,
+    timeout: float = 90,
     interrupt_when: threading.Event | None = None,
 ) -> Run:
     """``pytest tests/contract`` in a child process with HTML, JUnit and JSON reports in ``report_dir``.
 
     ``interrupt_when``: send SIGINT (Ctrl-C) to the child once this event is set (e.g. by the server
-    at the first API request). A run still going after ``timeout`` s is killed (``killed``).
+    at the first API request). A run still going after ``timeout`` s is killed (``killed``): a bound on a
+    suite that does not bound itself, kept short so a regression costs CI a minute, not the whole budget.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZSTACK_", "PYTEST_"))}
     command = [sys.executable, "-m", "pytest", "tests/contract", *(["-q"] if quiet else [])]
