@@ -204,13 +204,14 @@ class ZStackServer:
         if session not in self.live:
             return error_reply("ID.1001", "Session expired")
         query = parse_qs(urlsplit(request.path).query, keep_blank_values=True)
+        for name in ("url", "registryPort"):  # the API's scalars; list fields take repeated keys
+            if len(query.get(name, [])) > 1:
+                return text_reply(
+                    400,
+                    f"Invalid query parameter[{name}], only one value is allowed for the parameter but "
+                    "multiple values found",
+                )
         ports = query.get("registryPort", [])
-        if len(ports) > 1:
-            return text_reply(
-                400,
-                "Invalid query parameter[registryPort], only one value is allowed for the parameter but "
-                "multiple values found",
-            )
         if ports and not _JAVA_NUMBER.fullmatch(ports[0]):
             return text_reply(500, f'For input string: "{ports[0]}"' if ports[0] else "empty String")
         if ports and not 1 <= int(float(ports[0].strip().rstrip("dDfF"))) <= 65535:
