@@ -405,6 +405,11 @@ def test_hostile_servers_misbehave_as_documented(serve: Serve) -> None:
         requests.get(serve(hb.HangsApi).url + api, timeout=0.5)
     echo = requests.get(serve(hb.ApiEcho500).url + api, headers={"Authorization": "OAuth echo-me"}, timeout=5)
     assert (echo.status_code, "OAuth echo-me" in echo.text) == (500, True)
+    refusal = serve(hb.RefusalEcho500)
+    echo = requests.get(refusal.url + api, headers={"Authorization": "Bearer echo-me"}, timeout=5)
+    assert (echo.status_code, "Bearer echo-me" in echo.text) == (500, True)
+    session = _login(refusal).json()["inventory"]["uuid"]
+    assert requests.get(refusal.url + api, headers={"Authorization": f"OAuth {session}"}, timeout=5).ok
     with requests.get(serve(hb.HugeApi).url + api, stream=True, timeout=5) as huge:
         assert sum(len(chunk) for chunk in huge.iter_content(1 << 20)) == hb.HUGE
     deep = requests.get(serve(hb.DeepApi).url + api, timeout=5).text

@@ -107,6 +107,7 @@ CASES = [
     ("logout-500-echo", hb.LogoutEcho500, "login"),
     ("api-500-echo", hb.ApiEcho500, "login"),
     ("api-500-echo-user-session", hb.ApiEcho500, "session+login"),
+    ("refusal-500-echo", hb.RefusalEcho500, "session+login"),
     ("path-in-login-uuid", hb.PathInLoginUuid, "login"),
     ("login-404", hb.NoLogin, "login"),
     ("userinfo-url", hb.Conforming, "userinfo"),
@@ -129,7 +130,7 @@ def test_no_secret_in_any_output(
 
 
 def test_no_secret_in_a_baseline_of_echoed_findings(tmp_path: Path, started: list[ZStackServer]) -> None:
-    server = hb.ApiEcho500(password=PASSWORD).start()
+    server = hb.RefusalEcho500(password=PASSWORD).start()
     started.append(server)
     run, secrets, extra = _run(tmp_path, server, "session+login", PASSWORD, "baseline")
     secrets += server.issued

@@ -131,6 +131,16 @@ class ApiEcho500(ZStackServer):
         return text_reply(500, f"java.lang.NullPointerException: Authorization={request.headers.get('Authorization')}")
 
 
+class RefusalEcho500(ZStackServer):
+    """Serves valid calls; answers every other API call 500 echoing the Authorization header (Bearer <session>)."""
+
+    def api(self, request: Logged) -> Reply | None:
+        reply = super().api(request)
+        if reply is None or reply.status == 200:
+            return reply
+        return text_reply(500, f"java.lang.NullPointerException: Authorization={request.headers.get('Authorization')}")
+
+
 class PathInLoginUuid(ZStackServer):
     """Login hands out '../../vm-instances/<32 hex>' as the session uuid, to steer a logout into a DELETE."""
 
