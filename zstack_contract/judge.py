@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+from _pytest.outcomes import Skipped  # pytest.skip.Exception, named so a class can derive from it
 
 from zstack_contract.client import Exchange, TargetUnreachableError
 from zstack_contract.contract import ApiContract
@@ -14,7 +15,7 @@ from zstack_contract.findings import Finding
 from zstack_contract.results import CheckRecord
 from zstack_contract.secret import mask_text
 from zstack_contract.settings import Settings
-from zstack_contract.stash import BASELINE, EXAMPLES, FAILURE, HALT, PENDING, RECORD, SETTINGS, TARGET
+from zstack_contract.stash import BASELINE, EXAMPLES, FAILURE, HALT, PENDING, RECORD, SETTINGS, STOPPED, TARGET
 from zstack_contract.summary import NOT_RUN, Halt
 from zstack_contract.target import Target, TargetError
 from zstack_contract.verdict import Status, Verdict, decide, headline, render
@@ -22,6 +23,13 @@ from zstack_contract.verdict import Status, Verdict, decide, headline, render
 # Errors that mean the node, not a contract rule, stopped the check: the run ends without a verdict.
 TARGET_ERRORS: tuple[type[BaseException], ...] = (TargetUnreachableError, TargetError)
 SESSION_RULE = "request.authenticated"
+# Gating rules whose failure does not depend on the generated input: the API is missing, the body cannot be
+# judged at all, the session was refused.
+INPUT_INDEPENDENT = frozenset({"api.not-served", "response.unjudgeable", SESSION_RULE})
+
+
+class StopGenerating(Skipped):
+    """Ends a property test at its first input-independent failure (see :data:`INPUT_INDEPENDENT`)."""
 SESSION_DEAD = "the run's session was invalidated during the run (a dead session is not a server conformance result)"
 SESSION_ALIVE = "the session is still valid (ValidateSession)"
 SESSION_UNKNOWN = "whether the session is still valid could not be told (ValidateSession gave no answer)"
@@ -110,6 +118,12 @@ class Judge:
             record.evidence = exchange.to_json()
             # Hypothesis replays the minimal failing example last but may run passing ones after it.
             self.item.stash[FAILURE] = record
+            if any(f.rule in INPUT_INDEPENDENT for f in verdict.gating):
+                # No smaller input can explain it: shrinking would only resend (a 50 MB body, a missing API)
+                # hundreds of times. A skip is the one exception hypothesis re-raises at once; the report
+                # turns it back into this failure (finish_report).
+                self.item.stash[STOPPED] = True
+                raise StopGenerating(record.message)
             pytest.fail(record.message, pytrace=False)
 
     def _recheck_session(self, findings: list[Finding]) -> list[Finding]:
@@ -188,16 +202,18 @@ def settle_target_error(item: pytest.Item, call: pytest.CallInfo[None], report: 
 
 
 def known_secrets(config: pytest.Config) -> tuple[str, ...]:
-    """Every secret this process knows: the client's (sessions, hashed password) and the options' own."""
+    """Every secret this process knows: the client's (sessions, hashed password) and the given session.
+
+    The plain-text password is left out on purpose: it never goes on the wire and lives only in a ``Secret``,
+    while masking it as text would rewrite every ``"password"`` JSON key when it is ZStack's factory password.
+    """
     values: set[str] = set()
     target = config.stash.get(TARGET, None)
     if target is not None:
         values.update(target.client.secrets)
     settings = config.stash.get(SETTINGS, None)
-    if settings is not None:
-        for secret in (settings.session, settings.password):
-            if secret:
-                values.add(secret.reveal())
+    if settings is not None and settings.session:
+        values.add(settings.session.reveal())
     return tuple(v for v in values if v)
 
 
@@ -233,6 +249,9 @@ def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
     if report.when == "call" and report.passed and item.stash.get(PENDING, None):
         report_pending(item, report)
     record = item.stash.get(RECORD, None)
+    if report.when == "call" and report.skipped and call_stopped_generating(item, report):
+        report.outcome = "failed"
+        report.longrepr = item.stash[FAILURE].message
     if report.skipped and HALT in item.config.stash:
         # Ended by the halt: whatever earlier examples recorded, this check did not complete.
         record = None
@@ -264,6 +283,11 @@ def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
                 record = CheckRecord.from_json(_mask_json(record.to_json(), secrets))
         # Carried on the report so that it reaches the controller under pytest-xdist (reports are serialised).
         report.__dict__["zstack_record"] = record.to_json()
+
+
+def call_stopped_generating(item: pytest.Item, report: pytest.TestReport) -> bool:
+    """Whether the call ended with :class:`StopGenerating`, i.e. a failure that was recorded, not a skip."""
+    return FAILURE in item.stash and item.stash.get(STOPPED, False)
 
 
 def record_without_judge(item: pytest.Item, report: pytest.TestReport) -> CheckRecord:

@@ -28,6 +28,7 @@ TRAFFIC = pytest.StashKey[dict[str, Any]]()
 OPENAPI = pytest.StashKey[Any]()  # the schemathesis schema the generated tests are built from
 # Per item:
 RECORD = pytest.StashKey[CheckRecord]()
+STOPPED = pytest.StashKey[bool]()  # generation stopped at an input-independent failure (judge.StopGenerating)
 FAILURE = pytest.StashKey[CheckRecord]()  # the last failing generated example (hypothesis may run more after it)
 # Non-gating findings of generated examples, each with a bounded excerpt of its evidence (never the exchange:
 # a big body must not stay in memory once per item).
