@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class DripsApi(ZStackServer):
     """Answers API calls 200, then drips the body 1 byte every 0.5 s (each read is quick; the whole is not)."""
 
     drips: list[tuple[float, float]] = field(default_factory=list)  # (first byte, client gone) per API call
+    # Set when a drip ends: the server learns the client is gone only at its next byte, after the run may end.
+    drip_ended: threading.Event = field(default_factory=threading.Event)
 
     def api(self, request: Logged) -> Reply | None:
         return Reply(200, chunks=self._drip(request.time))
@@ -86,6 +89,7 @@ class DripsApi(ZStackServer):
                 yield bytes([byte])
         finally:
             self.drips.append((started, time.monotonic()))
+            self.drip_ended.set()
 
 
 class HugeApi(ZStackServer):
