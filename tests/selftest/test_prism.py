@@ -4,7 +4,7 @@ Prism is a third implementation, written by people who never saw ZStack: it answ
 alone. Our document describes the one API, not the session calls around it, so Prism would answer login,
 GetVersion and ValidateSession with 404 and the suite (rightly) refuses it as "not a ZStack node". The test
 therefore serves an extended copy that adds those four session calls, written here from the protocol notes
-(/work/shared/reference/zstack-rest-protocol.md §2), not from our schemas. Against that, a run must end in a
+(../shared/reference/zstack-rest-protocol.md §2), not from our schemas. Against that, a run must end in a
 clear verdict (exit 0 or 1, never an internal error) and every finding must be a true one: a known way in which
 Prism is not ZStack, listed in ``TRUE_FINDINGS`` with the reason each is true.
 """

@@ -1,7 +1,7 @@
 """A tiny ZStack-speaking HTTP server on 127.0.0.1 that logs every request; subclasses make it hostile.
 
 The base class answers login, GetVersion, ValidateSession, logout and the one API of the schema folder the
-way the protocol notes describe (/work/shared/reference/zstack-rest-protocol.md, §1-2), written from the notes
+way the protocol notes describe (../shared/reference/zstack-rest-protocol.md, §1-2), written from the notes
 and not from the suite's code, so a self-test judges the suite against behaviour, not against itself. Each
 subclass in :mod:`tests.selftest.hostile.behaviours` overrides one handler with one hostile behaviour.
 """
