@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from typing import Any, cast
 import pytest
 from werkzeug.wrappers import Request, Response
 
+from tests.selftest.chromium import headless
 from tests.selftest.conftest import REPO
 from tests.selftest.suite_runner import SuiteRun, run_suite
 from zstack_contract.html_report import escaped_environment, findings_html, summary_html
@@ -166,39 +166,11 @@ _PROBE = (
 )
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        pytest.skip("chromium is not installed (apt-get install chromium); .ci/run installs it")
-    return found
-
-
 def render_in_browser(page: Path, workdir: Path) -> Dom:
     """Load a probed copy of ``page`` in headless Chromium and parse the DOM it dumps."""
-    chromium = _chromium()
     probed = workdir / f"probed-{page.name}"
     probed.write_text(page.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8")
-    proc = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={workdir / f'profile-{page.stem}'}",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-            probed.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = headless(workdir / f"profile-{page.stem}", "--dump-dom", probed.as_uri())
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = Dom()
     dom.feed(proc.stdout)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.selftest.chromium import headless
 from tests.selftest.suite_runner import run_suite
 from zstack_contract.client import LOGIN_PATH, sha512_hex
 from zstack_contract.mock import SEEDED_IMAGE_STORE_URL, MockZStack
@@ -140,46 +138,12 @@ def test_missing_baseline_is_a_usage_error(tmp_path: Path) -> None:
     assert "create it from a run with --zstack-baseline" in run.output
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package for this test")
-        pytest.skip("chromium is not installed (apt-get install chromium); CI installs it")
-    return found
-
-
-def _headless(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # The flags keep Chromium off the network this machine does not have (see .library env notes).
-    return subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=5000",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_html_report_renders_in_a_browser(tmp_path: Path) -> None:
-    chromium = _chromium()
     reports = tmp_path / "reports"
     run = run_suite(reports, "--zstack-mock-deviation", "backups-key", html=True)
     assert run.returncode == 1
     page = (reports / "contract-report.html").as_uri()
-    dom = _headless(chromium, tmp_path / "profile", "--dump-dom", page)
+    dom = headless(tmp_path / "profile", "--dump-dom", page)
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     assert "NOT CONFORMING" in html
@@ -191,6 +155,6 @@ def test_html_report_renders_in_a_browser(tmp_path: Path) -> None:
     assert "test_valid_request_answered_with_documented_shape" in html
     assert "{sessionUuid}" in html
     shot = tmp_path / "report.png"
-    screenshot = _headless(chromium, tmp_path / "profile2", "--window-size=1280,1000", f"--screenshot={shot}", page)
+    screenshot = headless(tmp_path / "profile2", "--window-size=1280,1000", f"--screenshot={shot}", page)
     assert screenshot.returncode == 0, screenshot.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
