@@ -160,9 +160,17 @@ def test_plain_property(n):
     CALLS.append(n)
 
 
+def _is_hypothesis_profile(name):
+    # hypothesis loads its own "ci" profile (derandomized) when it sees a CI environment, "default" otherwise.
+    own = settings.get_profile(name)
+    current = settings.default
+    return (current.max_examples, current.derandomize, current.database is None) == (
+        own.max_examples, own.derandomize, own.database is None
+    )
+
+
 def test_plain_property_kept_hypothesis_defaults():
-    assert settings.default.max_examples == 100
-    assert settings.default.derandomize is False
+    assert _is_hypothesis_profile("default") or _is_hypothesis_profile("ci")
     assert len(CALLS) == 100
 '''
 
