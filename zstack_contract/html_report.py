@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from zstack_contract.baseline import BaselineEntry
+from zstack_contract.doccheck import DOC_FAMILY
+from zstack_contract.findings import Finding
 from zstack_contract.reporting import run_summary
 from zstack_contract.results import CheckRecord
 from zstack_contract.stash import FIXED, RESULTS, SETTINGS
@@ -31,7 +33,9 @@ def verdict_class(verdict: str) -> str:
     return "zc-warn" if verdict.startswith("CONFORMING") else "zc-bad"
 
 
-def summary_html(summary: Summary, fixed: Iterable[BaselineEntry], strict: bool) -> str:
+def summary_html(
+    summary: Summary, fixed: Iterable[BaselineEntry], strict: bool, doc_findings: Iterable[Finding] = ()
+) -> str:
     return render(
         "conformance_summary.html.j2",
         summary=summary,
@@ -39,6 +43,7 @@ def summary_html(summary: Summary, fixed: Iterable[BaselineEntry], strict: bool)
         fixed=list(fixed),
         strict=strict,
         family_titles=FAMILY_TITLES,
+        doc_findings=list(doc_findings),
     )
 
 
@@ -82,7 +87,9 @@ class HtmlReportHooks:
     @pytest.hookimpl
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
         fixed = self.config.stash.get(FIXED, [])
-        prefix.append(summary_html(self.run_summary(), fixed, self.config.stash[SETTINGS].strict))
+        # Documentation findings are records, not tests, so no result row shows them: list them under the verdict.
+        docs = [f for r in self.config.stash[RESULTS].records if r.family == DOC_FAMILY for f in r.findings]
+        prefix.append(summary_html(self.run_summary(), fixed, self.config.stash[SETTINGS].strict, docs))
         # Called at session finish, right before the page is written: the environment is complete by now.
         if self._report is not None:
             environment = self._report.data.get("environment")

@@ -94,6 +94,11 @@ def test_suite_passes_on_the_conforming_mock(tmp_path: Path) -> None:
     assert "passed" in outcomes
     assert (tmp_path / "contract-report.html").exists()
     assert (tmp_path / "contract-junit.xml").exists()
+    # The seed page's documentation findings are records (no test rows), so the page lists them under the verdict.
+    page = (tmp_path / "contract-report.html").read_text(encoding="utf-8")
+    doc_table = page[page.index("id='zstack-doc-findings'") :]
+    assert "doc.sdk-disagrees" in doc_table
+    assert "1.268224E7" in doc_table
     assert not (REPO / ".hypothesis").exists()  # no cache or example database written into the checkout
 
 
