@@ -248,7 +248,9 @@ def error_code_schema(spec: ApiSpec, ref_base: str) -> dict[str, Any]:
     """ErrorCode, the same at both levels; ``cause`` refers back to it, so the envelope nests to any depth.
 
     Exactly ``code``, ``description`` and ``details`` are required (protocol notes §2), whatever the page marks
-    Required; every other member is null by design (see ``null_by_design``), so it may be absent or null.
+    Required; every other member is null by design (see ``null_by_design``), so it may be absent. Unlike a 200's
+    ``error``, a member is not accepted as a literal ``null``: ZStack's Gson never writes one, and a ``cause``
+    of the wrong type keeps its precise finding ("type: object") instead of an either-or message.
     """
     documented = {f.name: f for f in error_fields(spec)}
     fields = [documented.get(f.name, f) for f in _PROTOCOL_ERROR_FIELDS if f.name in ERROR_CORE]
@@ -256,7 +258,6 @@ def error_code_schema(spec: ApiSpec, ref_base: str) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for f in fields:
         value = _type_schema(spec.operation_id, f, "should", ref_base, None)
-        value = value if f.name in ERROR_CORE else _nullable(value)
         properties[f.name] = {"description": f.description, **value} if f.description else value
     return {"type": "object", "properties": properties, "required": list(ERROR_CORE), "title": "ZStack ErrorCode"}
 

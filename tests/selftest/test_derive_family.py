@@ -456,7 +456,7 @@ def test_error_envelope_must_part_is_exactly_code_description_details(api_name: 
     envelope = Draft202012Validator({"$ref": "#/$defs/ZStackErrorCode", "$defs": {"ZStackErrorCode": error}})
     core = {"code": "SYS.1000", "description": "d", "details": "x"}
     assert envelope.is_valid(core)
-    assert envelope.is_valid({**core, "elaboration": None, "opaque": None, "cause": None})
+    assert envelope.is_valid({**core, "elaboration": "e", "opaque": {}})
     assert envelope.is_valid({**core, "cause": {**core, "cause": core}})  # nested cause, same must part
     for name in ERROR_CORE:
         assert not envelope.is_valid({k: v for k, v in core.items() if k != name})
