@@ -440,30 +440,36 @@ def _operations(spec: ApiSpec, overlay: Overlay, ref_base: str, plain_text: dict
         operation["security"] = [{"session": []}]
     out = [_Operation(spec.path, spec.method.lower(), operation, spec.body_key)]
     for index, alternate in enumerate(spec.alternate_paths):
-        # The short form (``GET /zones/{uuid}``) is the same API: its path names (``uuid``) are implicit path
-        # parameters the page does not list; the query parameters still apply.
-        names = _path_names(alternate)
-        implicit = [
-            {
-                "name": n,
-                "in": "path",
-                "required": True,
-                "description": f"implicit in {alternate}",
-                "schema": {"type": "string"},
-            }
-            for n in names
-        ]
-        suffix = "By" + "And".join(n[:1].upper() + n[1:] for n in names) if names else "Alternate"
-        suffix += str(index + 1) if len(spec.alternate_paths) > 1 else ""
-        kept = [p for p in parameters if p["in"] != "path" and p["name"] not in names]
-        alt = {
-            **operation,
-            "operationId": f"{op}{suffix}",
-            "parameters": implicit + kept,
-            "x-zstack": {**operation["x-zstack"], "api": op, "alternateOf": spec.path},
-        }
-        out.append(_Operation(alternate, spec.method.lower(), alt, spec.body_key))
+        suffix = str(index + 1) if len(spec.alternate_paths) > 1 else ""
+        out.append(
+            _Operation(alternate, spec.method.lower(), _alternate(spec, operation, alternate, suffix), spec.body_key)
+        )
     return out
+
+
+def _alternate(spec: ApiSpec, operation: dict[str, Any], alternate: str, suffix: str) -> dict[str, Any]:
+    """The short form (``GET /zones/{uuid}``) of the same API: its path names (``uuid``) are implicit path
+    parameters the page does not list; the query parameters still apply. Its ``x-zstack.api`` names the API,
+    since an operationId must be unique in the document."""
+    names = _path_names(alternate)
+    implicit = [
+        {
+            "name": n,
+            "in": "path",
+            "required": True,
+            "description": f"implicit in {alternate}",
+            "schema": {"type": "string"},
+        }
+        for n in names
+    ]
+    kept = [p for p in operation["parameters"] if p["in"] != "path" and p["name"] not in names]
+    by = "By" + "And".join(n[:1].upper() + n[1:] for n in names) if names else "Alternate"
+    return {
+        **operation,
+        "operationId": f"{spec.operation_id}{by}{suffix}",
+        "parameters": implicit + kept,
+        "x-zstack": {**operation["x-zstack"], "api": spec.operation_id, "alternateOf": spec.path},
+    }
 
 
 def _side_by_side(shared: list[_Operation]) -> dict[str, Any]:
