@@ -1,17 +1,28 @@
 """Derive JSON Schemas (Draft 2020-12) and an OpenAPI 3.1 document from imported API specs.
 
-Two response levels come out of one spec:
+Two response levels come out of one spec, both decided by ZStack's semantics rather than the page's wording:
 
-* ``must`` (``response.schema.json``): the result fields shown in the documented example are present, every
-  documented field that is present has its documented type, extra keys are allowed (real servers add
-  ``success``). This is what gates.
+* ``must`` (``response.schema.json``): Gson omits nulls, so a field is required only when the documented
+  example shows it (every example object, when there are several) or it is the result key (the one top-level
+  field besides ``success`` and ``error``). Every documented field that is present has its documented type,
+  fields not required may be null, extra keys are allowed (real servers add ``success``). This is what gates.
 * ``should`` (``response.should.schema.json``): every field the page marks Required is present and non-null,
-  except fields whose own description says they are null by design (``error`` is "null on success"; Gson
-  omits nulls, so absent is how null looks on the wire). Those exemptions are reported as documentation
-  findings by the suite, not hidden.
+  except fields null by design. Null by design is ZStack's semantics first: every ``ErrorCode`` field (``error``
+  in a 200, ``cause``) and every ErrorCode member other than ``code``/``description``/``details``
+  (``elaboration``, ``opaque``, ...) is null unless something fills it, however the page words it; for other
+  fields the page's own wording ("Default is null", "null on success") still counts. Those exemptions are
+  reported as documentation findings by the suite, not hidden.
+
+The error envelope's ErrorCode is the same at both levels: exactly ``code``, ``description`` and ``details``
+are required, wherever it appears (a 503's ``error``, a nested ``cause``, a 200's ``error``).
 
 Parameter constraints that the page does not state (``registryPort`` in 1..65535, ``url`` non-empty) come from
 the hand-kept ``overlay.json`` beside each spec, which cites where each constraint was read (the SDK).
+
+Request side: path and query parameters become OpenAPI parameters; body parameters of a POST/PUT become a JSON
+``requestBody`` object with the page's nesting (the ``params`` object or the action key). ZStack's REST server
+reads only the query string for GET and DELETE (protocol notes §1), so body fields a DELETE page documents are
+derived as *query* parameters, where the server does read them (a doc finding reports the page).
 """
 
 from __future__ import annotations
@@ -127,7 +138,24 @@ def check_overlay_parameters(spec: ApiSpec, overlay: Overlay, path: Path) -> Non
 
 
 def is_null_by_design(field: Field) -> bool:
+    """The page's wording says the field is null by design (kept for the doc finding that quotes the wording)."""
     return bool(_NULL_BY_DESIGN.search(field.description))
+
+
+# The part of ZStack's ErrorCode that is always filled in; every other member (elaboration, opaque, cause,
+# location, cost, ...) is set only when something fills it, so Gson leaves it out.
+ERROR_CORE = ("code", "description", "details")
+
+
+def null_by_design(field: Field, in_error_code: bool = False) -> bool:
+    """ZStack's semantics: an ErrorCode-typed field (``error``, ``cause``) and any ErrorCode member outside
+    ``code``/``description``/``details`` is null by design, whatever the page says; otherwise the page's wording."""
+    if field.type in _ERROR_TYPES:
+        return True
+    if in_error_code:
+        # ZStack fills code, description and details on every ErrorCode, even where a page calls them null.
+        return field.name not in ERROR_CORE
+    return is_null_by_design(field)
 
 
 def _ref(ref_base: str) -> dict[str, Any]:
@@ -164,8 +192,17 @@ def _type_schema(api: str, field: Field, level: str, ref_base: str, example_item
     raise DeriveError(f"{api}: field {field.name!r} has type {t!r}, which has no JSON Schema mapping")
 
 
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 def _object_schema(
-    api: str, fields: Iterable[Field], level: str, ref_base: str, examples: list[dict[str, Any]]
+    api: str,
+    fields: Iterable[Field],
+    level: str,
+    ref_base: str,
+    examples: list[dict[str, Any]],
+    result_key: str | None = None,
 ) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
@@ -175,13 +212,19 @@ def _object_schema(
         child_examples = [e[f.name] for e in examples if f.name in e]
         items = [i for value in child_examples if isinstance(value, list) for i in value]
         value_schema = _type_schema(api, f, level, ref_base, items)
-        needed = f.name in shown_everywhere if level == "must" else f.required and not is_null_by_design(f)
+        if null_by_design(f):
+            # ErrorCode fields (a 200's ``error``): absent or null at both levels, even if an example shows one.
+            needed = False
+        elif level == "must":
+            needed = f.name in shown_everywhere or f.name == result_key
+        else:
+            needed = f.required
         if needed:
             required.append(f.name)
             properties[f.name] = value_schema
-        elif level == "must":
+        elif level == "must" or null_by_design(f):
             # Present-but-null is tolerated at must level: Java fields are nullable, and Gson may emit them.
-            properties[f.name] = {"anyOf": [value_schema, {"type": "null"}]}
+            properties[f.name] = _nullable(value_schema)
         else:
             properties[f.name] = value_schema
         properties[f.name] = (
@@ -202,10 +245,21 @@ def error_fields(spec: ApiSpec) -> tuple[Field, ...]:
 
 
 def error_code_schema(spec: ApiSpec, ref_base: str) -> dict[str, Any]:
-    """ErrorCode; ``cause`` refers back to it, so the envelope nests to any depth."""
-    schema = _object_schema(spec.operation_id, error_fields(spec), "should", ref_base, [])
-    schema["title"] = "ZStack ErrorCode"
-    return schema
+    """ErrorCode, the same at both levels; ``cause`` refers back to it, so the envelope nests to any depth.
+
+    Exactly ``code``, ``description`` and ``details`` are required (protocol notes §2), whatever the page marks
+    Required; every other member is null by design (see ``null_by_design``), so it may be absent. Unlike a 200's
+    ``error``, a member is not accepted as a literal ``null``: ZStack's Gson never writes one, and a ``cause``
+    of the wrong type keeps its precise finding ("type: object") instead of an either-or message.
+    """
+    documented = {f.name: f for f in error_fields(spec)}
+    fields = [documented.get(f.name, f) for f in _PROTOCOL_ERROR_FIELDS if f.name in ERROR_CORE]
+    fields += [f for name, f in documented.items() if name not in ERROR_CORE]
+    properties: dict[str, Any] = {}
+    for f in fields:
+        value = _type_schema(spec.operation_id, f, "should", ref_base, None)
+        properties[f.name] = {"description": f.description, **value} if f.description else value
+    return {"type": "object", "properties": properties, "required": list(ERROR_CORE), "title": "ZStack ErrorCode"}
 
 
 def _with_header(schema: dict[str, Any], spec: ApiSpec, name: str, title: str) -> dict[str, Any]:
@@ -218,12 +272,34 @@ def _with_header(schema: dict[str, Any], spec: ApiSpec, name: str, title: str) -
     }
 
 
+def result_key(spec: ApiSpec) -> str | None:
+    """The reply's one result field (``inventories``, ``version``), when the page documents exactly one."""
+    results = [f.name for f in spec.response_fields if f.name != "success" and not null_by_design(f)]
+    return results[0] if len(results) == 1 else None
+
+
+def _success_examples(spec: ApiSpec) -> list[dict[str, Any]]:
+    """The documented 200 bodies: the response example and, when the page has one, its "Success Response"."""
+    texts = [spec.example.response_text]
+    if spec.success_response_text is not None:
+        texts.append(spec.success_response_text)
+    bodies = []
+    for text in texts:
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(body, dict):
+            bodies.append(body)
+    return bodies
+
+
 def response_schema(spec: ApiSpec, level: str, ref_base: str = "#/$defs/") -> dict[str, Any]:
     if level not in ("must", "should"):
         raise ValueError(f"level must be 'must' or 'should', not {level!r}")
-    example = spec.response_example_body
-    examples = [example] if isinstance(example, dict) else []
-    return _object_schema(spec.operation_id, spec.response_fields, level, ref_base, examples)
+    return _object_schema(
+        spec.operation_id, spec.response_fields, level, ref_base, _success_examples(spec), result_key(spec)
+    )
 
 
 def error_envelope_schema(ref_base: str = "#/$defs/") -> dict[str, Any]:
@@ -231,13 +307,33 @@ def error_envelope_schema(ref_base: str = "#/$defs/") -> dict[str, Any]:
 
 
 def _param_schema(spec: ApiSpec, param: Param, overlay: Overlay) -> dict[str, Any]:
+    if param.children or (param.location == "body" and param.type == "Object"):
+        # A body object (``params``, the action key): its fields with the page's nesting. An action key with no
+        # fields (``getVersion``) is still an object: ``{"getVersion": {}}`` is how the API is picked.
+        return _body_object_schema(spec, param.children, overlay)
     field = Field(param.name, param.type, param.required, param.description)
     schema = _type_schema(spec.operation_id, field, "should", "#/$defs/", None)
     if param.type in _LIST_TYPES:
         # A query list carries strings: repeated keys (k=a&k=b) or indexed keys (k.0=a); commas are not split.
+        # In a JSON body the same lists are arrays of strings (systemTags, userTags, uuid lists).
         schema = {"type": "array", "items": {"type": "string"}}
     constraints = {k: v for k, v in overlay.parameters.get(param.name, {}).items() if k != "source"}
     return {**schema, **constraints}
+
+
+def _body_object_schema(spec: ApiSpec, params: Iterable[Param], overlay: Overlay) -> dict[str, Any]:
+    """A JSON object of body fields; a child's ``required`` holds only when its parent is sent."""
+    params = tuple(params)
+    properties = {p.name: _described(p.description, _param_schema(spec, p, overlay)) for p in params}
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    required = [p.name for p in params if p.required]
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _described(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, **schema} if description else schema
 
 
 def request_schema(spec: ApiSpec, overlay: Overlay) -> dict[str, Any]:
@@ -267,11 +363,21 @@ def derive_files(spec: ApiSpec, overlay: Overlay) -> dict[str, dict[str, Any]]:
     }
 
 
-def _openapi_parameter(spec: ApiSpec, param: Param, overlay: Overlay) -> dict[str, Any]:
+_BODY_METHODS = ("POST", "PUT")
+
+
+def _wire_location(spec: ApiSpec, param: Param) -> str:
+    """Where the server reads the parameter: body fields of a GET/DELETE are read from the query string."""
+    if param.location == "body" and spec.method.upper() not in _BODY_METHODS:
+        return "query"
+    return param.location
+
+
+def _openapi_parameter(spec: ApiSpec, param: Param, overlay: Overlay, location: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": param.name,
-        "in": param.location,
-        "required": param.required or param.location == "path",
+        "in": location,
+        "required": param.required or location == "path",
         "description": param.description,
         "schema": _param_schema(spec, param, overlay),
     }
@@ -281,46 +387,176 @@ def _openapi_parameter(spec: ApiSpec, param: Param, overlay: Overlay) -> dict[st
     return out
 
 
+def _path_names(path: str) -> list[str]:
+    return re.findall(r"\{([^{}/]+)\}", path)
+
+
+@dataclass(frozen=True)
+class _Operation:
+    """One OpenAPI operation before APIs that share its path and method are put side by side."""
+
+    path: str
+    method: str
+    operation: dict[str, Any]
+    body_key: str | None
+
+
+def _operations(spec: ApiSpec, overlay: Overlay, ref_base: str, plain_text: dict[str, Any]) -> list[_Operation]:
+    op = spec.operation_id
+    wire = [(p, _wire_location(spec, p)) for p in spec.parameters]
+    parameters = [_openapi_parameter(spec, p, overlay, where) for p, where in wire if where != "body"]
+    operation: dict[str, Any] = {
+        "operationId": op,
+        "summary": spec.title,
+        "tags": [spec.group] if spec.group else [],
+        "parameters": parameters,
+    }
+    if any(where == "body" for _, where in wire):
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Request"}}},
+        }
+    operation["responses"] = {
+        str(spec.response_status): {
+            "description": spec.response_description,
+            "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Response"}}},
+        },
+        "400": {
+            "description": "Refused by the REST layer (auth header, duplicate key): plain text",
+            "content": plain_text,
+        },
+        "503": {
+            "description": "The API failed: ZStack error envelope",
+            "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Error"}}},
+        },
+    }
+    operation["x-zstack"] = {
+        "since": spec.since,
+        "sync": spec.sync,
+        "source": spec.source_file,
+        "sha256": spec.source_sha256,
+    }
+    if spec.auth_required:
+        operation["security"] = [{"session": []}]
+    out = [_Operation(spec.path, spec.method.lower(), operation, spec.body_key)]
+    for index, alternate in enumerate(spec.alternate_paths):
+        suffix = str(index + 1) if len(spec.alternate_paths) > 1 else ""
+        out.append(
+            _Operation(alternate, spec.method.lower(), _alternate(spec, operation, alternate, suffix), spec.body_key)
+        )
+    return out
+
+
+def _alternate(spec: ApiSpec, operation: dict[str, Any], alternate: str, suffix: str) -> dict[str, Any]:
+    """The short form (``GET /zones/{uuid}``) of the same API: its path names (``uuid``) are implicit path
+    parameters the page does not list; the query parameters still apply. Its ``x-zstack.api`` names the API,
+    since an operationId must be unique in the document."""
+    names = _path_names(alternate)
+    implicit = [
+        {
+            "name": n,
+            "in": "path",
+            "required": True,
+            "description": f"implicit in {alternate}",
+            "schema": {"type": "string"},
+        }
+        for n in names
+    ]
+    kept = [p for p in operation["parameters"] if p["in"] != "path" and p["name"] not in names]
+    by = "By" + "And".join(n[:1].upper() + n[1:] for n in names) if names else "Alternate"
+    return {
+        **operation,
+        "operationId": f"{spec.operation_id}{by}{suffix}",
+        "parameters": implicit + kept,
+        "x-zstack": {**operation["x-zstack"], "api": spec.operation_id, "alternateOf": spec.path},
+    }
+
+
+def _side_by_side(shared: list[_Operation]) -> dict[str, Any]:
+    """APIs sharing one path and method, held side by side (ZStack routes them by the body key, protocol §1).
+
+    OpenAPI allows one operation per path and method, so the shared operation carries all of them: its request
+    body is a ``oneOf`` of the per-API body schemas (each requires its own body key, so a routable body matches
+    exactly one), each status's response is an ``anyOf`` of the per-API responses (a response cannot show which
+    key picked the API, and the per-API schemas overlap), and ``x-zstack-operations`` lists every API with its
+    operationId, body key and facts. The joint ``operationId`` joins the sorted ids with ``|``: unique, stable,
+    and never mistaken for one API. Parameters are the union; one is required only where every API requires it.
+    """
+    ops = sorted(shared, key=lambda o: str(o.operation["operationId"]))
+    parameters: dict[tuple[str, str], dict[str, Any]] = {}
+    for o in ops:
+        for p in o.operation["parameters"]:
+            key = (p["in"], p["name"])
+            if key not in parameters:
+                parameters[key] = dict(p)
+            parameters[key]["required"] = parameters[key]["required"] and p["required"]
+    for key, p in parameters.items():
+        if not all(any((q["in"], q["name"]) == key for q in o.operation["parameters"]) for o in ops):
+            p["required"] = p["in"] == "path"
+    merged: dict[str, Any] = {
+        "operationId": "|".join(str(o.operation["operationId"]) for o in ops),
+        "summary": "; ".join(str(o.operation["summary"]) for o in ops),
+        "tags": sorted({t for o in ops for t in o.operation["tags"]}),
+        "parameters": list(parameters.values()),
+    }
+    bodies = [
+        o.operation["requestBody"]["content"]["application/json"]["schema"] for o in ops if "requestBody" in o.operation
+    ]
+    if bodies:
+        merged["requestBody"] = {
+            "required": len(bodies) == len(ops),
+            "content": {"application/json": {"schema": {"oneOf": bodies}}},
+        }
+    responses: dict[str, Any] = {}
+    for o in ops:
+        for status, response in o.operation["responses"].items():
+            entry = responses.setdefault(status, {"description": response["description"], "content": {}})
+            for media, content in response["content"].items():
+                alternatives = entry["content"].setdefault(media, {"schema": {"anyOf": []}})["schema"]["anyOf"]
+                if content["schema"] not in alternatives:
+                    alternatives.append(content["schema"])
+    for response in responses.values():
+        for content in response["content"].values():
+            if len(content["schema"]["anyOf"]) == 1:
+                content["schema"] = content["schema"]["anyOf"][0]
+    merged["responses"] = dict(sorted(responses.items()))
+    merged["x-zstack-operations"] = [
+        {
+            "operationId": o.operation["operationId"],
+            "bodyKey": o.body_key,
+            "summary": o.operation["summary"],
+            "authRequired": "security" in o.operation,
+            **o.operation["x-zstack"],
+        }
+        for o in ops
+    ]
+    secured = ["security" in o.operation for o in ops]
+    if all(secured):
+        merged["security"] = [{"session": []}]
+    elif any(secured):
+        merged["security"] = [{"session": []}, {}]  # some of the APIs need no session
+    return merged
+
+
 def openapi_document(specs: Iterable[tuple[ApiSpec, Overlay]], version: str) -> dict[str, Any]:
     """One OpenAPI 3.1 document for all APIs; the error schema is shared under components."""
     ref_base = "#/components/schemas/"
-    paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {}
     plain_text = {"text/plain": {"schema": {"type": "string"}}}
+    grouped: dict[tuple[str, str], list[_Operation]] = {}
     for spec, overlay in sorted(specs, key=lambda pair: pair[0].operation_id):
         op = spec.operation_id
         schemas.setdefault(ERROR_DEF, error_code_schema(spec, ref_base))
         schemas[f"{op}Response"] = response_schema(spec, "must", ref_base)
         schemas[f"{op}Error"] = error_envelope_schema(ref_base)
-        operation: dict[str, Any] = {
-            "operationId": op,
-            "summary": spec.title,
-            "tags": [spec.group] if spec.group else [],
-            "parameters": [_openapi_parameter(spec, p, overlay) for p in spec.parameters if p.location != "body"],
-            "responses": {
-                str(spec.response_status): {
-                    "description": spec.response_description,
-                    "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Response"}}},
-                },
-                "400": {
-                    "description": "Refused by the REST layer (auth header, duplicate key): plain text",
-                    "content": plain_text,
-                },
-                "503": {
-                    "description": "The API failed: ZStack error envelope",
-                    "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Error"}}},
-                },
-            },
-            "x-zstack": {
-                "since": spec.since,
-                "sync": spec.sync,
-                "source": spec.source_file,
-                "sha256": spec.source_sha256,
-            },
-        }
-        if spec.auth_required:
-            operation["security"] = [{"session": []}]
-        paths.setdefault(spec.path, {})[spec.method.lower()] = operation
+        body = [p for p in spec.parameters if _wire_location(spec, p) == "body"]
+        if body:
+            schemas[f"{op}Request"] = _body_object_schema(spec, body, overlay)
+        for operation in _operations(spec, overlay, ref_base, plain_text):
+            grouped.setdefault((operation.path, operation.method), []).append(operation)
+    paths: dict[str, dict[str, Any]] = {}
+    for (path, method), shared in sorted(grouped.items()):
+        paths.setdefault(path, {})[method] = shared[0].operation if len(shared) == 1 else _side_by_side(shared)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -329,7 +565,7 @@ def openapi_document(specs: Iterable[tuple[ApiSpec, Overlay]], version: str) -> 
             "description": "Derived by zstack-contract from ZStack's published API pages; do not edit by hand.",
         },
         "jsonSchemaDialect": DRAFT_2020_12,
-        "paths": dict(sorted(paths.items())),
+        "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {

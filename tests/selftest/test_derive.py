@@ -19,6 +19,7 @@ from zstack_contract.derive import (
     _type_schema,
     derive_all,
     is_null_by_design,
+    null_by_design,
     response_schema,
     stale_files,
 )
@@ -67,6 +68,26 @@ def test_null_by_design(description: str, expected: bool) -> None:
     assert is_null_by_design(Field("f", "String", True, description)) is expected
 
 
+@pytest.mark.parametrize(
+    ("field", "in_error_code", "expected"),
+    [
+        # ErrorCode semantics, whatever the wording (QueryDatabaseBackup: "Reserved, null by default").
+        pytest.param(Field("error", "ErrorCode", True, "See error"), False, True, id="error-any-wording"),
+        pytest.param(Field("cause", "ErrorCode", True, "The error that caused this one"), True, True, id="cause"),
+        pytest.param(Field("elaboration", "String", True, "Reserved, null by default"), True, True, id="elaboration"),
+        pytest.param(Field("opaque", "LinkedHashMap", True, "Reserved"), True, True, id="opaque"),
+        pytest.param(Field("location", "String", True, "Where"), True, True, id="other-error-member"),
+        pytest.param(Field("code", "String", True, "Default is null"), True, False, id="code-never"),
+        pytest.param(Field("details", "String", True, "Full error details"), True, False, id="details-never"),
+        # Outside an ErrorCode only the page's wording counts.
+        pytest.param(Field("opaque", "LinkedHashMap", True, "Reserved"), False, False, id="opaque-outside-error"),
+        pytest.param(Field("x", "String", True, "Default is null"), False, True, id="wording-outside-error"),
+    ],
+)
+def test_null_by_design_follows_zstack_semantics(field: Field, in_error_code: bool, expected: bool) -> None:
+    assert null_by_design(field, in_error_code) is expected
+
+
 def _spec(fields: tuple[Field, ...], example: str) -> ApiSpec:
     return ApiSpec(
         "Api",
@@ -103,7 +124,8 @@ ITEMS = Field(
     [
         pytest.param("must", '{"items": [{"a": "x"}]}', ["items"], ["a"], id="must-follows-example"),
         pytest.param("must", '{"items": [{"a": "x", "b": 1}, {"a": "y"}]}', ["items"], ["a"], id="must-every-item"),
-        pytest.param("must", "{}", None, None, id="must-empty-example"),
+        # Not in the example, but the result key (the one field besides success/error): required anyway.
+        pytest.param("must", "{}", ["items"], None, id="must-empty-example-result-key"),
         pytest.param("should", '{"items": [{"a": "x"}]}', ["items"], ["a", "b"], id="should-follows-required"),
     ],
 )
@@ -113,7 +135,7 @@ def test_required_fields_per_level(
     schema = response_schema(_spec((ITEMS,), example), level)
     assert schema.get("required") == top_required
     items = schema["properties"]["items"]
-    list_schema = items if top_required else items["anyOf"][0]  # not shown in the example: nullable
+    list_schema = items if top_required else items["anyOf"][0]  # not required: nullable
     assert list_schema["items"].get("required") == item_required
 
 
