@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from zstack_contract.contract import ApiContract
-from zstack_contract.derive import is_null_by_design
+from zstack_contract.derive import is_null_by_design, null_by_design
 from zstack_contract.findings import Finding, Level
 from zstack_contract.results import CheckRecord
 from zstack_contract.spec import Field
@@ -40,16 +40,24 @@ def example_should(api: ApiContract) -> list[Finding]:
     return [_as(f, Level.DOC, EXAMPLE_CASE, note=note) for f in dedupe(findings)]
 
 
-def _walk(fields: tuple[Field, ...], prefix: str = "$") -> Iterator[tuple[str, Field]]:
+def _walk(
+    fields: tuple[Field, ...], prefix: str = "$", in_error_code: bool = False
+) -> Iterator[tuple[str, Field, bool]]:
+    """Every documented field with its JSON path and whether it is a member of an ErrorCode."""
     for f in fields:
         path = f"{prefix}.{f.name}"
-        yield path, f
+        yield path, f, in_error_code
         if f.type != "ErrorCode" or prefix == "$":
-            yield from _walk(f.children, path + ("[*]" if f.type in ("List", "Set") else ""))
+            children_path = path + ("[*]" if f.type in ("List", "Set") else "")
+            yield from _walk(f.children, children_path, f.type == "ErrorCode")
 
 
 def required_but_null(api: ApiContract) -> list[Finding]:
-    """Fields marked Required whose description says they are null by design (absent on the wire: Gson)."""
+    """Fields marked Required that are null by design in ZStack (absent on the wire: Gson omits nulls).
+
+    Decided by ZStack's semantics (ErrorCode-typed fields, ErrorCode members other than code, description and
+    details), and for other fields by the page's own wording: pages word the same fact differently.
+    """
     return [
         Finding(
             api=api.name,
@@ -58,11 +66,12 @@ def required_but_null(api: ApiContract) -> list[Finding]:
             path=path,
             expected="a Required field is always present",
             actual=f"described as {f.description!r}",
-            note="Gson omits nulls, so the suite treats this field as optional at both levels",
+            note="Gson omits nulls, so the suite treats this field as optional at both levels"
+            + ("" if is_null_by_design(f) else " (ZStack sets it only when something fills it)"),
             case="field-table",
         )
-        for path, f in _walk(api.spec.response_fields)
-        if f.required and is_null_by_design(f)
+        for path, f, in_error_code in _walk(api.spec.response_fields)
+        if f.required and null_by_design(f, in_error_code)
     ]
 
 
@@ -90,7 +99,7 @@ _FLOAT_LITERAL = re.compile(r'"(?P<key>\w+)"\s*:\s*(?P<value>-?\d+(?:\.\d+)?[eE]
 def example_number_format(api: ApiContract) -> list[Finding]:
     """Integer fields the example prints as floats (7995392.0, 1.268224E7): the doc generator's Gson artifact."""
     integer_fields = {
-        f.name for _, f in _walk(api.spec.response_fields) if f.type in ("int", "Integer", "long", "Long")
+        f.name for _, f, _ in _walk(api.spec.response_fields) if f.type in ("int", "Integer", "long", "Long")
     }
     return [
         Finding(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -26,6 +27,7 @@ from zstack_contract.secret import Secret
 from zstack_contract.target import Target
 from zstack_contract.validation import schema_findings
 
+PAGES = Path(__file__).resolve().parent / "pages"
 API = load_contract(SCHEMAS / "GetDatabaseBackupFromImageStore")
 ITEM = {
     "id": "270c67e3699f72ba",
@@ -323,6 +325,19 @@ def test_doc_records_list_the_seed_pages_documentation_findings() -> None:
     assert all(f.level is Level.DOC for r in records for f in r.findings)
     assert len({r.test for r in records}) == len(records)
     assert all(r.to_json()["findings"] for r in records)
+
+
+def test_required_but_null_follows_zstack_semantics_not_the_wording(tmp_path: Path) -> None:
+    """QueryDatabaseBackup words its error members differently from the seed page; they are null by design all
+    the same (ErrorCode members other than code/description/details), so the page's Required is a doc finding."""
+    from zstack_contract.cli import main
+    from zstack_contract.doccheck import required_but_null
+
+    assert main(["--schemas", str(tmp_path), "import", str(PAGES / "QueryDatabaseBackup.txt")]) == 0
+    api = load_contract(tmp_path / "QueryDatabaseBackup")
+    paths = {f.path for f in required_but_null(api)}
+    assert {"$.error", "$.error.elaboration", "$.error.opaque", "$.error.cause"} <= paths
+    assert not paths & {"$.error.code", "$.error.description", "$.error.details"}
 
 
 # session-after-logout: a second login that fails is a clear failure message, not a traceback.
