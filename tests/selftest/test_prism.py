@@ -113,8 +113,6 @@ TRUE_FINDINGS: dict[tuple[str, str], str] = {
     ("response.shape", ""): "Gson dates and generated junk: Prism renders 'created' as 'string' or lorem ipsum, "
     "not Gson's 'MMM d, yyyy h:mm:ss AM/PM', and fills a success body's error.cause chain with objects that "
     "lack the envelope's required code/description/details (the recursive $ref it cannot follow)",
-    ("response.required-fields", ""): 'Prism (--dynamic) sends "error": null; Gson omits null fields, so '
-    "ZStack never does (notes §2, 'Omission')",
 }
 
 
