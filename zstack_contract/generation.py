@@ -79,12 +79,28 @@ def _wire(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def api_name_for(operation: dict[str, Any], body: Any) -> str | None:
+    """The API an OpenAPI operation of the derived document stands for.
+
+    A short form (``/zones/{uuid}``) names its API in ``x-zstack.api``; an operation that APIs share by path and
+    method lists them in ``x-zstack-operations``, and the body's one key picks the API, as ZStack routes it.
+    """
+    shared = operation.get("x-zstack-operations")
+    if isinstance(shared, list):
+        keys = set(body) if isinstance(body, dict) else set()
+        named = [o.get("operationId") for o in shared if isinstance(o, dict) and o.get("bodyKey") in keys]
+        return named[0] if len(named) == 1 else None
+    extension = operation.get("x-zstack")
+    api = extension.get("api") if isinstance(extension, dict) else None
+    return str(api or operation.get("operationId") or "") or None
+
+
 def contract_for(case: schemathesis.Case[Any], catalog: list[ApiContract]) -> ApiContract:
-    operation_id = case.operation.definition.raw.get("operationId")
+    name = api_name_for(case.operation.definition.raw, getattr(case, "body", None))
     for api in catalog:
-        if api.name == operation_id:
+        if api.name == name:
             return api
-    raise LookupError(f"no contract for operation {operation_id!r}")
+    raise LookupError(f"no contract for operation {name!r} ({case.method.upper()} {case.path})")
 
 
 def run_generated_case(case: schemathesis.Case[Any], zstack: Target, judge: Any) -> None:

@@ -505,3 +505,38 @@ def test_family_document_loads_in_schemathesis(tmp_path: Path) -> None:
     expected = [(m, p) for m, p, _, _ in OPERATIONS.values()]
     expected += [("GET", "/zstack/v1/zones/{uuid}"), ("GET", "/zstack/v1/backup-storage/{uuid}")]
     assert sorted(loaded) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "expected"),
+    [
+        pytest.param({"operationId": "QueryZone", "x-zstack": {"since": "1.0"}}, None, "QueryZone", id="plain"),
+        pytest.param(
+            {"operationId": "QueryZoneByUuid", "x-zstack": {"api": "QueryZone"}}, None, "QueryZone", id="short-form"
+        ),
+        pytest.param(
+            {
+                "operationId": "A|B",
+                "x-zstack-operations": [{"operationId": "A", "bodyKey": "a"}, {"operationId": "B", "bodyKey": "b"}],
+            },
+            {"b": {}},
+            "B",
+            id="shared-picked-by-body-key",
+        ),
+        pytest.param(
+            {
+                "operationId": "A|B",
+                "x-zstack-operations": [{"operationId": "A", "bodyKey": "a"}, {"operationId": "B", "bodyKey": "b"}],
+            },
+            {"a": {}, "b": {}},
+            None,
+            id="shared-two-keys-is-none",
+        ),
+    ],
+)
+def test_generated_case_finds_the_api_its_operation_stands_for(
+    operation: dict[str, Any], body: Any, expected: str | None
+) -> None:
+    from zstack_contract.generation import api_name_for
+
+    assert api_name_for(operation, body) == expected
