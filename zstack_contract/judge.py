@@ -26,13 +26,15 @@ SESSION_RULE = "request.authenticated"
 # Gating rules whose failure does not depend on the generated input: the API is missing, the body cannot be
 # judged at all, the session was refused.
 INPUT_INDEPENDENT = frozenset({"api.not-served", "response.unjudgeable", SESSION_RULE})
+SESSION_DEAD = "the run's session was invalidated during the run (a dead session is not a server conformance result)"
+SESSION_ALIVE = "the session is still valid (ValidateSession)"
+SESSION_UNKNOWN = "whether the session is still valid could not be told (ValidateSession gave no answer)"
+
 
 
 class StopGenerating(Skipped):
     """Ends a property test at its first input-independent failure (see :data:`INPUT_INDEPENDENT`)."""
-SESSION_DEAD = "the run's session was invalidated during the run (a dead session is not a server conformance result)"
-SESSION_ALIVE = "the session is still valid (ValidateSession)"
-SESSION_UNKNOWN = "whether the session is still valid could not be told (ValidateSession gave no answer)"
+
 
 # Test module → check family, for records of tests that ended without reaching the judge (errors, crashes).
 FAMILY_OF_MODULE = {
@@ -227,6 +229,10 @@ def _mask_json(value: Any, secrets: tuple[str, ...]) -> Any:
     return value
 
 
+def _masked(record: CheckRecord, secrets: tuple[str, ...]) -> CheckRecord:
+    return CheckRecord.from_json(_mask_json(record.to_json(), secrets)) if secrets else record
+
+
 def scrub_report(report: pytest.TestReport, secrets: tuple[str, ...]) -> None:
     """Defence in depth: no secret this process knows leaves it on a report (traceback, locals, captured output)."""
     if not secrets:
@@ -249,7 +255,8 @@ def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
     if report.when == "call" and report.passed and item.stash.get(PENDING, None):
         report_pending(item, report)
     record = item.stash.get(RECORD, None)
-    if report.when == "call" and report.skipped and call_stopped_generating(item, report):
+    if report.when == "call" and report.skipped and item.stash.get(STOPPED, False):
+        # Generation stopped at an input-independent failure (StopGenerating): the recorded failure stands.
         report.outcome = "failed"
         report.longrepr = item.stash[FAILURE].message
     if report.skipped and HALT in item.config.stash:
@@ -262,8 +269,8 @@ def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
         record.outcome = Status.FAILED.value
         record.message = record.message or str(report.longrepr)[-4000:]
     secrets = known_secrets(item.config)
-    if record is not None and secrets:
-        record = CheckRecord.from_json(_mask_json(record.to_json(), secrets))
+    if record is not None:
+        record = _masked(record, secrets)
     if record is not None and report.when == "call":
         report.user_properties.append(("zstack_outcome", record.outcome))
         if record.rule:
@@ -278,16 +285,9 @@ def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
     ended = report.when == "call" or (report.when == "setup" and (report.skipped or report.failed))
     if ended:
         if record is None:
-            record = record_without_judge(item, report)
-            if secrets:
-                record = CheckRecord.from_json(_mask_json(record.to_json(), secrets))
+            record = _masked(record_without_judge(item, report), secrets)
         # Carried on the report so that it reaches the controller under pytest-xdist (reports are serialised).
         report.__dict__["zstack_record"] = record.to_json()
-
-
-def call_stopped_generating(item: pytest.Item, report: pytest.TestReport) -> bool:
-    """Whether the call ended with :class:`StopGenerating`, i.e. a failure that was recorded, not a skip."""
-    return FAILURE in item.stash and item.stash.get(STOPPED, False)
 
 
 def record_without_judge(item: pytest.Item, report: pytest.TestReport) -> CheckRecord:

@@ -56,8 +56,7 @@ def note_target(config: pytest.Config, target: Target, *, closing: bool = False)
         results.meta["version"] = counters["version"]
         results.meta["target"] = target.description
     if closing:
-        counters["requestsSent"] += target.client.requests_sent
-        counters["authenticatedSuccesses"] += target.client.authenticated_successes
+        _add_traffic(counters, target.client.requests_sent, target.client.authenticated_successes)
 
 
 def _live_counters(config: pytest.Config) -> dict[str, Any]:
@@ -65,9 +64,13 @@ def _live_counters(config: pytest.Config) -> dict[str, Any]:
     counters = dict(traffic(config))
     target = config.stash.get(TARGET, None)
     if target is not None:
-        counters["requestsSent"] += target.client.requests_sent
-        counters["authenticatedSuccesses"] += target.client.authenticated_successes
+        _add_traffic(counters, target.client.requests_sent, target.client.authenticated_successes)
     return counters
+
+
+def _add_traffic(counters: dict[str, Any], requests_sent: int, authenticated_successes: int) -> None:
+    counters["requestsSent"] += requests_sent
+    counters["authenticatedSuccesses"] += authenticated_successes
 
 
 def run_summary(config: pytest.Config) -> Summary:
@@ -105,7 +108,7 @@ class ReportingPlugin:
             self.config.stash[RESULTS].records.append(CheckRecord.from_json(data))
         halt = getattr(report, "zstack_halt", None)
         if halt is not None and HALT not in self.config.stash:
-            self.config.stash[HALT] = Halt(halt["verdict"], halt["reason"])
+            self.config.stash[HALT] = Halt.from_json(halt)
         if getattr(report, "zstack_used_target", False):
             traffic(self.config)["used"] = True
 
@@ -121,12 +124,11 @@ class ReportingPlugin:
         if not data:
             return
         counters = traffic(self.config)
-        counters["requestsSent"] += data["requestsSent"]
-        counters["authenticatedSuccesses"] += data["authenticatedSuccesses"]
+        _add_traffic(counters, data["requestsSent"], data["authenticatedSuccesses"])
         counters["version"] = counters["version"] or data["version"]
         counters["used"] = counters["used"] or data["used"]
         if data.get("halt") and HALT not in self.config.stash:
-            self.config.stash[HALT] = Halt(data["halt"]["verdict"], data["halt"]["reason"])
+            self.config.stash[HALT] = Halt.from_json(data["halt"])
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

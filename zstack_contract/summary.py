@@ -65,6 +65,10 @@ class Halt:
     def to_json(self) -> dict[str, str]:
         return {"verdict": self.verdict, "reason": self.reason}
 
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> Halt:
+        return cls(data["verdict"], data["reason"])
+
 
 @dataclass
 class Summary:
