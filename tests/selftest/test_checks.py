@@ -16,6 +16,7 @@ import pytest
 from tests.contract.test_auth import _auth
 from tests.contract.test_list_encodings import agreement, list_encoding_findings
 from tests.selftest.conftest import SCHEMAS
+from tests.selftest.page_example import DOC_EXAMPLE_ITEM
 from zstack_contract import expectations as table
 from zstack_contract.cases import RequestCase
 from zstack_contract.checks import RULES, check_exchange
@@ -29,16 +30,7 @@ from zstack_contract.validation import schema_findings
 
 PAGES = Path(__file__).resolve().parent / "pages"
 API = load_contract(SCHEMAS / "GetDatabaseBackupFromImageStore")
-ITEM = {
-    "id": "270c67e3699f72ba",
-    "created": "Nov 14, 2017 10:20:57 PM",
-    "author": "cloud",
-    "arch": "amd64",
-    "size": 7995392,
-    "virtualsize": 12682240,
-    "name": "78b6afbc9da73932a000fb9a75947962",
-}
-OK = json.dumps({"infos": [ITEM]})
+OK = json.dumps({"infos": [DOC_EXAMPLE_ITEM]})
 
 
 def envelope(code: str) -> str:

@@ -26,6 +26,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from tests.selftest.jvm_vectors import JvmVector, vector_params
+from tests.selftest.page_example import DOC_EXAMPLE_ITEM
 from zstack_contract.mock import (
     ADMIN_ACCOUNT,
     ADMIN_PASSWORD,
@@ -45,15 +46,6 @@ VERSION = "/zstack/v1/management-nodes/actions"
 UNKNOWN_SESSION = "0123456789abcdef0123456789abcdef"
 GSON_DATE = re.compile(r"[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M")
 IMAGE_FIELDS = ["id", "parent", "blobsum", "created", "author", "arch", "desc", "size", "virtualsize", "name"]
-DOC_EXAMPLE_ITEM = {
-    "id": "270c67e3699f72ba",
-    "created": "Nov 14, 2017 10:20:57 PM",
-    "author": "cloud",
-    "arch": "amd64",
-    "size": 7995392,
-    "virtualsize": 12682240,
-    "name": "78b6afbc9da73932a000fb9a75947962",
-}
 INVALID_ARGUMENT = "One or more API argument is invalid"
 MISSING_URL = "field[url] of message[org.zstack.header.message.ApiMessageParamValidator] is mandatory, can not be null"
 RANGE = "field[registryPort] must be in range of [1, 65535]"

@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.selftest.page_example import DOC_EXAMPLE_ITEM
+
 LOGIN = "/zstack/v1/accounts/login"
 VERSION = "/zstack/v1/management-nodes/actions"
 SESSIONS = "/zstack/v1/accounts/sessions/"
@@ -36,19 +38,7 @@ _DESCRIPTIONS = {
 # What Double.valueOf accepts, in ASCII only (protocol notes §1, "Number parsing").
 _JAVA_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[dDfF]?\s*", re.ASCII)
 # The documented example reply of GetDatabaseBackupFromImageStore (published page), sizes as Gson prints longs.
-_INFOS = {
-    "infos": [
-        {
-            "id": "270c67e3699f72ba",
-            "created": "Nov 14, 2017 10:20:57 PM",
-            "author": "cloud",
-            "arch": "amd64",
-            "size": 7995392,
-            "virtualsize": 12682240,
-            "name": "78b6afbc9da73932a000fb9a75947962",
-        }
-    ]
-}
+_INFOS = {"infos": [DOC_EXAMPLE_ITEM]}
 
 
 @dataclass(frozen=True)
