@@ -16,6 +16,7 @@ from typing import Any
 
 from zstack_contract.findings import Level, finding_key
 from zstack_contract.results import load_results
+from zstack_contract.summary import INTERRUPTED, NOT_RUN
 from zstack_contract.templates import render
 
 DEFAULT_HTML = Path("reports/regression-report.html")
@@ -36,7 +37,7 @@ CAVEAT_MASKED = "its test failed in the after-run on other findings, which may h
 
 # Verdicts of a run that did not run its tests to the end (summary.Summary.verdict). Its findings are missing,
 # not fixed: a diff against it would report every one of them fixed and exit 0.
-INCOMPLETE_VERDICTS = frozenset({"NOT RUN", "INTERRUPTED"})
+INCOMPLETE_VERDICTS = frozenset({NOT_RUN, INTERRUPTED})
 
 _META_ROWS: tuple[tuple[str, str], ...] = (
     ("Verdict", "verdict"),
