@@ -55,6 +55,33 @@ RULES: dict[str, tuple[Level, str]] = {
     ),
     "request.no-plain-500": (Level.SHOULD, "bad input is answered with a ZStack error, not HTTP 500 plain text"),
     "request.should-accept": (Level.SHOULD, "an input ZStack accepts (protocol notes) is answered 200"),
+    "query.limit": (Level.MUST, "a Query API given limit=N answers at most N inventories (protocol notes section 6)"),
+    "query.paging": (
+        Level.MUST,
+        "start/limit pages of a sorted listing are disjoint, in order, and together equal the whole listing",
+    ),
+    "query.count": (
+        Level.MUST,
+        "count=true answers a total equal to the listing's length; replyWithCount=true answers the same "
+        "inventories plus that total",
+    ),
+    "query.filter": (
+        Level.MUST,
+        "a q= condition selects exactly the items its operator means (f=v only items with f=v, f!=v the "
+        "complement, and so on for every operator)",
+    ),
+    "query.uuid": (Level.MUST, "q=uuid=X and the short form GET /<resources>/X both answer exactly the item X"),
+    "query.fields": (Level.MUST, "fields=a,b answers items carrying no keys other than a and b"),
+    "query.sort": (Level.MUST, "sort=+f answers items in ascending order of f, sort=-f in descending order"),
+    "session.validate": (
+        Level.MUST,
+        "ValidateSession answers {valid: true} for a live session and {valid: false} after its logout",
+    ),
+    "session.no-auth": (
+        Level.MUST,
+        "an API ZStack marks @SuppressCredentialCheck (login, logout, ValidateSession, GetVersion) works with no "
+        "Authorization header",
+    ),
     "request.list-encodings-agree": (
         Level.SHOULD,
         "a list sent as repeated keys (k=a&k=b) and as indexed keys (k.0=a&k.1=b) gets the same answer",

@@ -56,6 +56,12 @@ class ApiContract:
     def is_read_only(self) -> bool:
         return self.spec.method == "GET"
 
+    @property
+    def is_query(self) -> bool:
+        """A ZStack Query API (protocol notes section 6): a GET whose result key is ``inventories``."""
+        properties = self.response_schema.get("properties", {})
+        return self.is_read_only and "inventories" in properties
+
 
 class ContractLoadError(ValueError):
     """A committed contract file cannot be used; the message names the file and the problem."""

@@ -410,6 +410,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     elif "list_param" in metafunc.fixturenames:
         pairs = [(api, p.name) for api in config.stash[CATALOG] for p in api.spec.parameters if list_parameter(api, p)]
         metafunc.parametrize(("api", "list_param"), pairs, ids=[f"{api.name}-{name}" for api, name in pairs])
+    elif "query_api" in metafunc.fixturenames:
+        queries = [api for api in config.stash[CATALOG] if api.is_query]
+        metafunc.parametrize("query_api", queries, ids=[api.name for api in queries])
     elif "api" in metafunc.fixturenames:
         catalog = config.stash[CATALOG]
         metafunc.parametrize("api", catalog, ids=[api.name for api in catalog])
