@@ -33,6 +33,7 @@ from hashlib import sha512
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import requests
 
@@ -70,6 +71,8 @@ class Sample:
     requests: int
     exit_code: int = 0
     in_session_seconds: float | None = None
+    # Test time (pytest's call+setup+teardown, from the JUnit file) per API the results file names.
+    seconds_per_api: tuple[tuple[str, float], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +80,7 @@ class Sample:
             "requests": self.requests,
             "exitCode": self.exit_code,
             "inSessionSeconds": self.in_session_seconds,
+            "secondsPerApi": dict(self.seconds_per_api),
         }
 
 
@@ -121,6 +125,11 @@ class Measurement:
     def exit_codes(self) -> list[int]:
         return sorted({s.exit_code for s in self.samples})
 
+    @property
+    def seconds_per_api(self) -> dict[str, Spread]:
+        apis = sorted({api for s in self.samples for api, _ in s.seconds_per_api})
+        return {api: Spread.of([dict(s.seconds_per_api).get(api, 0.0) for s in self.samples]) for api in apis}
+
     def to_json(self) -> dict[str, Any]:
         in_session = self.in_session
         return {
@@ -130,6 +139,7 @@ class Measurement:
             "requestsPerSecond": self.rate,
             "inSessionSeconds": None if in_session is None else asdict(in_session),
             "exitCodes": self.exit_codes,
+            "secondsPerApi": {api: asdict(spread) for api, spread in self.seconds_per_api.items()},
         }
 
 
@@ -184,6 +194,20 @@ def _in_session_seconds(stdout: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
+def seconds_per_api(junit_xml: Path, results: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+    """Each API's share of the test time: a test's JUnit time goes to the API its result records name."""
+    api_of: dict[str, str] = {}
+    for record in results.get("records", []):
+        if record.get("api") and record.get("family") != "docs":
+            api_of.setdefault(record["test"], record["api"])
+    totals: dict[str, float] = {}
+    for case in ElementTree.parse(junit_xml).getroot().iter("testcase"):
+        nodeid = case.get("classname", "").replace(".", "/") + ".py::" + case.get("name", "")
+        api = api_of.get(nodeid, "(no API: skipped or set-up only)")
+        totals[api] = totals.get(api, 0.0) + float(case.get("time") or 0.0)
+    return tuple(sorted(totals.items(), key=lambda item: -item[1]))
+
+
 def _schemathesis_command() -> list[str]:
     # The console script of this interpreter's environment, so the CLI measured is the installed one.
     script = Path(sys.executable).parent / "schemathesis"
@@ -223,11 +247,14 @@ def contract_run_once(examples: int) -> Sample:
         results = Path(reports) / "contract-results.json"
         if not results.is_file():
             raise BenchmarkError(f"the contract run (exit {done.returncode}) wrote no {results.name}:\n{_tail(done)}")
-        meta = json.loads(results.read_text(encoding="utf-8"))["meta"]
+        data = json.loads(results.read_text(encoding="utf-8"))
+        meta = data["meta"]
+        junit = Path(reports) / "contract-junit.xml"
+        per_api = seconds_per_api(junit, data) if junit.is_file() else ()
     if meta.get("examples") != examples:
         # The comparison with schemathesis assumes both spend the same example budget.
         raise BenchmarkError(f"the contract run used {meta.get('examples')} examples, expected {examples}")
-    return Sample(wall, int(meta["requestsSent"]), done.returncode, _in_session_seconds(done.stdout))
+    return Sample(wall, int(meta["requestsSent"]), done.returncode, _in_session_seconds(done.stdout), per_api)
 
 
 def bare_loop_once(count: int) -> Sample:
@@ -383,6 +410,11 @@ def format_report(facts: dict[str, Any], results: Results, targets: list[Target]
         f"{'measurement':<22}{'wall s':<22}{'requests':>9}{'req/s':>9}  notes",
     ]
     lines += [f"{m.name:<22}{m.wall.seconds():<22}{m.requests:>9}{m.rate:>9.1f}  {note}" for m, note in rows]
+    per_api = run.seconds_per_api
+    if per_api:
+        lines += ["", "cost of each API in the default run (test seconds, median (min..max)):"]
+        ranked = sorted(per_api.items(), key=lambda item: -item[1].median)
+        lines += [f"  {api:<48}{spread.seconds()}" for api, spread in ranked]
     lines += ["", "targets (verdicts use the default run's wall clock, interpreter start-up included):"]
     width = max(len(t.name) for t in targets) + 1
     lines += [f"  {t.name + ':':<{width}} {'PASS' if t.passed else 'FAIL'} ({t.detail})" for t in targets]
