@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,21 +80,53 @@ class OverlayError(ValueError):
 
 # Every key an overlay may have. A misspelt key ("parameter", "knownAlias") would otherwise drop its
 # constraints without a word, and the derived schemas would silently lose them.
-OVERLAY_KEYS = ("$comment", "source", "parameters", "knownAliases")
+OVERLAY_KEYS = ("$comment", "source", "parameters", "knownAliases", "corrections")
 ALIAS_KEYS = ("wireName", "source")
+CORRECTION_KEYS = ("value", "source")
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_path_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v.startswith("/") for v in value)
+
+
+# The page facts an overlay may correct (spec.json key → what a value must be), and nothing else: a correction
+# changes what the suite sends and expects, so each one is named, typed, sourced and reported as a doc finding.
+CORRECTABLE: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "sync": (_is_bool, "true or false"),
+    "authRequired": (_is_bool, "true or false"),
+    # Paths the API serves that the page does not list (a Query API's short form); added to the page's own.
+    "alternatePaths": (_is_path_list, "a non-empty list of paths, each starting with '/'"),
+}
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A page fact the overlay corrects: the spec.json key, the value the wire has, and where that was read."""
+
+    fact: str
+    value: Any
+    source: str
 
 
 @dataclass(frozen=True)
 class Overlay:
-    """Constraints the doc page does not state, each with the place it was read."""
+    """Constraints the doc page does not state, and page facts it gets wrong, each with the place it was read."""
 
     parameters: Mapping[str, Mapping[str, Any]]
     aliases: Mapping[str, Mapping[str, str]]
     source: str
+    corrections: tuple[Correction, ...] = ()
 
     @classmethod
     def empty(cls) -> Overlay:
         return cls({}, {}, "")
+
+    def corrected(self, fact: str) -> Correction | None:
+        return next((c for c in self.corrections if c.fact == fact), None)
 
     @classmethod
     def load(cls, path: Path) -> Overlay:
@@ -119,7 +151,28 @@ class Overlay:
                 raise OverlayError(f"{path}: knownAliases.{name} needs 'wireName', the name the SDK reads")
         if not isinstance(source, str):
             raise OverlayError(f"{path}: 'source' is text")
-        return cls(parameters, aliases, source)
+        return cls(parameters, aliases, source, _corrections(path, data.get("corrections", {})))
+
+
+def _corrections(path: Path, data: Any) -> tuple[Correction, ...]:
+    if not isinstance(data, dict):
+        raise OverlayError(f"{path}: 'corrections' maps each corrected page fact to {{'value': ..., 'source': ...}}")
+    _reject_unknown(path, data, CORRECTABLE, "'corrections'")
+    out = []
+    for fact, entry in data.items():
+        where = f"corrections.{fact}"
+        if not isinstance(entry, dict):
+            raise OverlayError(f"{path}: {where} is an object {{'value': ..., 'source': ...}}")
+        _reject_unknown(path, entry, CORRECTION_KEYS, where)
+        source = entry.get("source")
+        if not isinstance(source, str) or not source.strip():
+            # A correction overrides the page; without the place it was read, nobody can check or retire it.
+            raise OverlayError(f"{path}: {where} needs 'source', where the corrected fact was read (SDK, server)")
+        valid, expected = CORRECTABLE[fact]
+        if "value" not in entry or not valid(entry["value"]):
+            raise OverlayError(f"{path}: {where}.value must be {expected}, not {entry.get('value')!r}")
+        out.append(Correction(fact, entry["value"], source))
+    return tuple(out)
 
 
 def _reject_unknown(path: Path, data: Mapping[str, Any], known: Iterable[str], where: str) -> None:
@@ -135,6 +188,37 @@ def _reject_unknown(path: Path, data: Mapping[str, Any], known: Iterable[str], w
 def check_overlay_parameters(spec: ApiSpec, overlay: Overlay, path: Path) -> None:
     """An overlay constraint for a parameter the spec lacks (a misspelt name) would be dropped without a word."""
     _reject_unknown(path, overlay.parameters, [p.name for p in spec.parameters], "'parameters'")
+    check_overlay_corrections(spec, overlay, path)
+
+
+def check_overlay_corrections(spec: ApiSpec, overlay: Overlay, path: Path) -> None:
+    """A correction that restates the page corrects nothing, and would report a disagreement that is not there."""
+    for c in overlay.corrections:
+        page = page_value(spec, c.fact)
+        restated = set(c.value) & set(page) if c.fact == "alternatePaths" else {c.value} if c.value == page else set()
+        if restated:
+            raise OverlayError(
+                f"{path}: corrections.{c.fact} restates what the page already says ({sorted(restated)!r}): "
+                "remove it, or correct only what the page gets wrong"
+            )
+
+
+_FACT_ATTRIBUTES = {"sync": "sync", "authRequired": "auth_required", "alternatePaths": "alternate_paths"}
+
+
+def page_value(spec: ApiSpec, fact: str) -> Any:
+    """What the page says about a correctable fact (lists as lists, as in spec.json)."""
+    value = getattr(spec, _FACT_ATTRIBUTES[fact])
+    return list(value) if isinstance(value, tuple) else value
+
+
+def corrected_spec(spec: ApiSpec, overlay: Overlay) -> ApiSpec:
+    """The page's facts with the overlay's corrections applied: what the wire does (spec.json stays the page)."""
+    changes: dict[str, Any] = {}
+    for c in overlay.corrections:
+        attribute = _FACT_ATTRIBUTES[c.fact]
+        changes[attribute] = (*spec.alternate_paths, *c.value) if c.fact == "alternatePaths" else c.value
+    return replace(spec, **changes) if changes else spec
 
 
 def is_null_by_design(field: Field) -> bool:
