@@ -12,7 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from zstack_contract.derive import Overlay, api_dirs
+from zstack_contract.derive import Correction, Overlay, api_dirs, corrected_spec
 from zstack_contract.spec import ApiSpec, load_spec
 from zstack_contract.validation import validator_for
 
@@ -30,6 +30,34 @@ class ApiContract:
     @property
     def name(self) -> str:
         return self.spec.operation_id
+
+    @cached_property
+    def wire(self) -> ApiSpec:
+        """The page's facts with the overlay's corrections applied (``spec`` stays what the page says)."""
+        return corrected_spec(self.spec, self.overlay)
+
+    @property
+    def auth_required(self) -> bool:
+        """Whether the API needs a session (``@SuppressCredentialCheck`` APIs do not), corrected by the overlay."""
+        return self.wire.auth_required
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the API answers 202 and runs as a job (the SDK's ``needPoll``), corrected by the overlay.
+
+        The portal labels every API "Synchronous"; the overlay carries the SDK's fact where the page is wrong.
+        """
+        return not self.wire.sync
+
+    @property
+    def alternate_paths(self) -> tuple[str, ...]:
+        """Further paths the API serves for its method (a Query API's short form), the page's plus the overlay's."""
+        return self.wire.alternate_paths
+
+    @property
+    def corrections(self) -> tuple[Correction, ...]:
+        """The page facts the overlay corrects, each with its source (each is also a doc finding)."""
+        return self.overlay.corrections
 
     @cached_property
     def response_validator(self) -> Draft202012Validator:

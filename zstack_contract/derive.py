@@ -485,7 +485,70 @@ class _Operation:
     body_key: str | None
 
 
-def _operations(spec: ApiSpec, overlay: Overlay, ref_base: str, plain_text: dict[str, Any]) -> list[_Operation]:
+ASYNC_JOB_DEF = "ZStackAsyncJob"
+
+
+def async_job_schema() -> dict[str, Any]:
+    """The first answer of an asynchronous API (protocol notes §3): where to poll, and for how long."""
+    return {
+        "type": "object",
+        "title": "ZStack async job accepted",
+        "properties": {
+            "location": {
+                "type": "string",
+                "description": "http://<mn-ip>:<port>/zstack/v1/api-jobs/<msgId>: poll it with GET until 200 or 503",
+            },
+            "apiTimeout": {"type": "integer", "description": "the job's timeout in milliseconds"},
+        },
+        "required": ["location", "apiTimeout"],
+    }
+
+
+def _x_zstack(spec: ApiSpec, overlay: Overlay, page: ApiSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "since": spec.since,
+        "async": not spec.sync,
+        "source": spec.source_file,
+        "sha256": spec.source_sha256,
+    }
+    if overlay.corrections:
+        # The document follows the wire; what the page said, and where the wire fact was read, stay visible.
+        out["corrections"] = [
+            {"fact": c.fact, "page": page_value(page, c.fact), "value": c.value, "source": c.source}
+            for c in overlay.corrections
+        ]
+    return out
+
+
+def _responses(spec: ApiSpec, ref_base: str, plain_text: dict[str, Any]) -> dict[str, Any]:
+    op = spec.operation_id
+    result = {
+        "description": spec.response_description
+        if spec.sync
+        else f"The job's result, answered by polling the 202's location ({spec.response_description})",
+        "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Response"}}},
+    }
+    responses: dict[str, Any] = {}
+    if not spec.sync:
+        # First: it is what the call itself answers; the SDKs poll the location for the 200 or 503.
+        responses["202"] = {
+            "description": "Accepted: the API runs as a job (protocol notes section 3)",
+            "content": {"application/json": {"schema": {"$ref": f"{ref_base}{ASYNC_JOB_DEF}"}}},
+        }
+    responses[str(spec.response_status)] = result
+    responses["400"] = {
+        "description": "Refused by the REST layer (auth header, duplicate key): plain text",
+        "content": plain_text,
+    }
+    responses["503"] = {
+        "description": "The API failed: ZStack error envelope",
+        "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Error"}}},
+    }
+    return responses
+
+
+def _operations(page: ApiSpec, overlay: Overlay, ref_base: str, plain_text: dict[str, Any]) -> list[_Operation]:
+    spec = corrected_spec(page, overlay)
     op = spec.operation_id
     wire = [(p, _wire_location(spec, p)) for p in spec.parameters]
     parameters = [_openapi_parameter(spec, p, overlay, where) for p, where in wire if where != "body"]
@@ -500,26 +563,8 @@ def _operations(spec: ApiSpec, overlay: Overlay, ref_base: str, plain_text: dict
             "required": True,
             "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Request"}}},
         }
-    operation["responses"] = {
-        str(spec.response_status): {
-            "description": spec.response_description,
-            "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Response"}}},
-        },
-        "400": {
-            "description": "Refused by the REST layer (auth header, duplicate key): plain text",
-            "content": plain_text,
-        },
-        "503": {
-            "description": "The API failed: ZStack error envelope",
-            "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Error"}}},
-        },
-    }
-    operation["x-zstack"] = {
-        "since": spec.since,
-        "sync": spec.sync,
-        "source": spec.source_file,
-        "sha256": spec.source_sha256,
-    }
+    operation["responses"] = _responses(spec, ref_base, plain_text)
+    operation["x-zstack"] = _x_zstack(spec, overlay, page)
     if spec.auth_required:
         operation["security"] = [{"session": []}]
     out = [_Operation(spec.path, spec.method.lower(), operation, spec.body_key)]
@@ -636,6 +681,8 @@ def openapi_document(specs: Iterable[tuple[ApiSpec, Overlay]], version: str) -> 
         body = [p for p in spec.parameters if _wire_location(spec, p) == "body"]
         if body:
             schemas[f"{op}Request"] = _body_object_schema(spec, body, overlay)
+        if not corrected_spec(spec, overlay).sync:
+            schemas[ASYNC_JOB_DEF] = async_job_schema()
         for operation in _operations(spec, overlay, ref_base, plain_text):
             grouped.setdefault((operation.path, operation.method), []).append(operation)
     paths: dict[str, dict[str, Any]] = {}

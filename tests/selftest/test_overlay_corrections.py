@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from tests.selftest.conftest import SCHEMAS
+from zstack_contract.contract import load_catalog
 from zstack_contract.derive import CORRECTABLE, Correction, Overlay, OverlayError, corrected_spec, derive_all
 from zstack_contract.spec import load_spec
 
@@ -168,3 +171,68 @@ def test_the_get_database_backup_overlay_still_loads_with_its_constraints() -> N
     overlay = Overlay.load(SCHEMAS / "GetDatabaseBackupFromImageStore" / "overlay.json")
     assert set(overlay.parameters) == {"url", "registryPort"}
     assert overlay.corrections == ()
+
+
+# What the corrections change: the contract the suite codes against, and the committed openapi.json.
+
+CATALOG = {api.name: api for api in load_catalog(SCHEMAS)}
+DOCUMENT = json.loads((SCHEMAS / "openapi.json").read_text(encoding="utf-8"))
+SESSION_APIS = {"LogInByAccount", "LogOut", "ValidateSession", "GetVersion"}  # @SuppressCredentialCheck
+
+
+def test_the_contract_knows_which_apis_are_async_and_need_auth() -> None:
+    assert {name for name, api in CATALOG.items() if api.is_async} == set(ASYNC_APIS)
+    assert {name for name, api in CATALOG.items() if not api.auth_required} == SESSION_APIS
+    assert all(api.spec.sync for api in CATALOG.values())  # spec stays the page's word
+    assert (
+        CATALOG["CreateDatabaseBackup"].corrections
+        == Overlay.load(SCHEMAS / "CreateDatabaseBackup" / "overlay.json").corrections
+    )
+    assert CATALOG["QueryZone"].corrections == ()
+
+
+def test_the_contract_carries_the_short_form_the_page_lacks() -> None:
+    api_name, short_form = SHORT_FORM
+    assert CATALOG[api_name].alternate_paths == (short_form,)
+    assert CATALOG["QueryZone"].alternate_paths == ("/zstack/v1/zones/{uuid}",)  # from the page itself
+
+
+def _operations() -> dict[str, tuple[str, str, dict[str, Any]]]:
+    return {
+        op["operationId"]: (method.upper(), path, op)
+        for path, item in DOCUMENT["paths"].items()
+        for method, op in item.items()
+    }
+
+
+def test_committed_openapi_document_passes_the_openapi_3_1_validator() -> None:
+    validate(DOCUMENT, cls=OpenAPIV31SpecValidator)
+
+
+@pytest.mark.parametrize("api_name", sorted(CATALOG))
+def test_async_operations_document_the_202_first_answer(api_name: str) -> None:
+    _, _, operation = _operations()[api_name]
+    statuses = list(operation["responses"])
+    assert operation["x-zstack"]["async"] is CATALOG[api_name].is_async
+    if CATALOG[api_name].is_async:
+        assert statuses[:2] == ["202", "200"]
+        job = operation["responses"]["202"]["content"]["application/json"]["schema"]
+        assert job == {"$ref": "#/components/schemas/ZStackAsyncJob"}
+        assert DOCUMENT["components"]["schemas"]["ZStackAsyncJob"]["required"] == ["location", "apiTimeout"]
+        (correction,) = operation["x-zstack"]["corrections"]
+        assert (correction["fact"], correction["page"], correction["value"]) == ("sync", True, False)
+        assert "needPoll = true" in correction["source"]
+    else:
+        # Prism answers with the first response: a GET's (and the session calls') stays the 200.
+        assert statuses[0] == "200"
+        assert "202" not in statuses
+
+
+def test_query_database_backup_short_form_has_its_own_path_item() -> None:
+    method, path, operation = _operations()["QueryDatabaseBackupByUuid"]
+    assert (method, path) == ("GET", SHORT_FORM[1])
+    assert operation["x-zstack"]["api"] == "QueryDatabaseBackup"
+    assert [p["name"] for p in operation["parameters"] if p["in"] == "path"] == ["uuid"]
+    assert next(iter(operation["responses"])) == "200"
+    # DeleteDatabaseBackup shares the path with another method; neither overwrote the other.
+    assert _operations()["DeleteDatabaseBackup"][:2] == ("DELETE", SHORT_FORM[1])
