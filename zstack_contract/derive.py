@@ -280,6 +280,19 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+def _null_or(schema: dict[str, Any]) -> dict[str, Any]:
+    """Null, or a value of ``schema``, written so that a wrong value still gets its own precise finding.
+
+    An ``anyOf`` with null would report a ``cause`` of the wrong type as "a ZStackErrorCode (or null)"; a type
+    list or ``if null / else`` keeps the finding the value's own schema gives ("type: object", a missing code).
+    """
+    if isinstance(schema.get("type"), str) and "$ref" not in schema:
+        return {**schema, "type": [schema["type"], "null"]}
+    if "type" not in schema and "$ref" not in schema:
+        return schema  # no type: null is already accepted
+    return {"if": {"type": "null"}, "else": schema}
+
+
 def _object_schema(
     api: str,
     fields: Iterable[Field],
@@ -332,9 +345,9 @@ def error_code_schema(spec: ApiSpec, ref_base: str) -> dict[str, Any]:
     """ErrorCode, the same at both levels; ``cause`` refers back to it, so the envelope nests to any depth.
 
     Exactly ``code``, ``description`` and ``details`` are required (protocol notes §2), whatever the page marks
-    Required; every other member is null by design (see ``null_by_design``), so it may be absent. Unlike a 200's
-    ``error``, a member is not accepted as a literal ``null``: ZStack's Gson never writes one, and a ``cause``
-    of the wrong type keeps its precise finding ("type: object") instead of an either-or message.
+    Required; every other member is null by design (see ``null_by_design``), so it may be absent, or a literal
+    ``null`` (ZStack's Gson omits nulls, but a proxy or another serializer writes them, and a client reading
+    ErrorCode treats both alike). The core members are never null.
     """
     documented = {f.name: f for f in error_fields(spec)}
     fields = [documented.get(f.name, f) for f in _PROTOCOL_ERROR_FIELDS if f.name in ERROR_CORE]
@@ -342,6 +355,8 @@ def error_code_schema(spec: ApiSpec, ref_base: str) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for f in fields:
         value = _type_schema(spec.operation_id, f, "should", ref_base, None)
+        if f.name not in ERROR_CORE:
+            value = _null_or(value)
         properties[f.name] = {"description": f.description, **value} if f.description else value
     return {"type": "object", "properties": properties, "required": list(ERROR_CORE), "title": "ZStack ErrorCode"}
 
