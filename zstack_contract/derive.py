@@ -34,6 +34,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
 from zstack_contract.spec import ApiSpec, Field, Param, dump_json, load_spec
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
@@ -145,6 +148,14 @@ class Overlay:
             raise OverlayError(f"{path}: 'parameters' maps each parameter name to an object of JSON Schema keywords")
         if not isinstance(aliases, dict) or not all(isinstance(v, dict) for v in aliases.values()):
             raise OverlayError(f"{path}: 'knownAliases' maps each documented name to an object")
+        for name, constraint in parameters.items():
+            try:
+                # The constraints go into the derived request schema as they are; the loader trusts it.
+                Draft202012Validator.check_schema({k: v for k, v in constraint.items() if k != "source"})
+            except SchemaError as exc:
+                raise OverlayError(
+                    f"{path}: parameters.{name} is not a set of JSON Schema keywords: {exc.message}"
+                ) from None
         for name, alias in aliases.items():
             _reject_unknown(path, alias, ALIAS_KEYS, f"knownAliases.{name}")
             if not isinstance(alias.get("wireName"), str):
