@@ -23,7 +23,7 @@ from zstack_contract.derive import (
     derive_files,
 )
 from zstack_contract.formats import format_checker
-from zstack_contract.spec import ApiSpec, dump_json, load_spec
+from zstack_contract.spec import ApiSpec, load_spec
 
 T = TypeVar("T")
 
@@ -123,10 +123,15 @@ def _problem(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _compact(data: Any) -> str:
+    # The C encoder (no indent): a tenth of dump_json's cost, and as exact: 1, 1.0 and true stay apart.
+    return json.dumps(data, ensure_ascii=False)
+
+
 def _derived_texts(spec: ApiSpec, overlay: Overlay) -> dict[str, str]:
-    """What the deriver writes for this API, to recognise committed files that are exactly its output."""
+    """What the deriver makes of this API, to recognise committed files whose JSON is exactly its output."""
     try:
-        return {name: dump_json(schema) for name, schema in derive_files(spec, overlay).items()}
+        return {name: _compact(schema) for name, schema in derive_files(spec, overlay).items()}
     except (DeriveError, OverlayError):
         return {}  # nothing is recognised: every file gets the full check
 
@@ -134,7 +139,7 @@ def _derived_texts(spec: ApiSpec, overlay: Overlay) -> dict[str, str]:
 def load_contract(api_dir: Path) -> ApiContract:
     """Load and check every file of one API eagerly: a broken file is one clear error before any test runs.
 
-    A schema file that is byte for byte what the deriver makes of the spec and overlay is valid by construction
+    A schema file whose JSON is exactly what the deriver makes of the spec and overlay is valid by construction
     (the deriver's output is checked against the Draft 2020-12 metaschema by the self-tests, overlay constraints
     when the overlay loads); every other file (hand-edited, stale, from another version) is checked against the
     metaschema here. That check is the costly part of loading a big catalogue (about 25 ms a file).
@@ -146,8 +151,7 @@ def load_contract(api_dir: Path) -> ApiContract:
     def read(name: str) -> dict[str, Any]:
         path = api_dir / name
         try:
-            text = path.read_text(encoding="utf-8")
-            data = json.loads(text)
+            data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ContractLoadError(
                 f"{path} is missing: run 'python -m zstack_contract derive' to derive it from {api_dir / 'spec.json'}"
@@ -156,7 +160,7 @@ def load_contract(api_dir: Path) -> ApiContract:
             raise ContractLoadError(f"{path}: {_problem(exc)}") from None
         if not isinstance(data, dict):
             raise ContractLoadError(f"{path}: expected a JSON object (a JSON Schema), got {type(data).__name__}")
-        if text != derived.get(name):
+        if _compact(data) != derived.get(name):
             try:
                 # Eagerly: a schema that is not a schema would otherwise surface as a crash inside some test.
                 Draft202012Validator.check_schema(data)

@@ -84,3 +84,15 @@ def test_an_overlay_constraint_that_is_not_a_schema_is_an_overlay_error(tmp_path
     with pytest.raises(OverlayError, match=r"parameters\.registryPort is not a set of JSON Schema keywords") as info:
         Overlay.load(path)
     assert str(path) in str(info.value)
+
+
+def test_a_value_equal_in_python_but_not_in_json_is_not_taken_for_the_derivation(tmp_path: Path) -> None:
+    # 1 == True in Python; "minimum": true is no JSON Schema, and must not pass for the derived "minimum": 1.
+    folder = _copy(tmp_path)
+    path = folder / "request.schema.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["properties"]["registryPort"]["minimum"] == 1
+    data["properties"]["registryPort"]["minimum"] = True
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    with pytest.raises(ContractLoadError, match="not a valid JSON Schema"):
+        load_contract(folder)
