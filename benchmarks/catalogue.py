@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,7 +58,18 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(_STRIPPED_ENV_PREFIXES)}
 
 
-def _run(args: Sequence[str], cwd: Path) -> tuple[float, str]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(args: Sequence[str], cwd: Path, cpu: list[float] | None = None) -> tuple[float, str]:
+    """Wall seconds and stdout of one command; its CPU seconds (user + system) are appended to ``cpu``.
+
+    CPU time is reported beside the wall because the machine is shared: on a busy 2-core box the wall of a
+    single-threaded run is its CPU time plus the time it waited for a core.
+    """
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(
         list(args),
@@ -69,6 +81,8 @@ def _run(args: Sequence[str], cwd: Path) -> tuple[float, str]:
         check=False,
     )
     elapsed = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append(_children_cpu() - cpu_before)
     if proc.returncode != 0:
         raise MeasurementError(
             f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
@@ -126,9 +140,13 @@ def _repeat(repeat: int, work: Callable[[Path], float]) -> list[float]:
 def measure(repeat: int, apis: int) -> dict[str, Any]:
     pages = sorted(PAGES.glob("*.txt"))
 
+    cli_cpu: list[float] = []
+
     def cli_import(tmp: Path) -> float:
         elapsed, _ = _run(
-            [sys.executable, "-m", "zstack_contract", "--schemas", str(tmp), "import", *map(str, pages)], REPO_ROOT
+            [sys.executable, "-m", "zstack_contract", "--schemas", str(tmp), "import", *map(str, pages)],
+            REPO_ROOT,
+            cli_cpu,
         )
         if len(list(tmp.glob("*/spec.json"))) != len(pages):
             raise MeasurementError(f"the import wrote {len(list(tmp.glob('*/spec.json')))} specs, not {len(pages)}")
@@ -141,6 +159,7 @@ def measure(repeat: int, apis: int) -> dict[str, Any]:
 
     results: dict[str, Any] = {"pages": len(pages), "apis": apis, "repeat": repeat}
     results["import_cli"] = _repeat(repeat, cli_import)
+    results["import_cli_cpu"] = cli_cpu
     results["import_in_process"] = _repeat(repeat, in_process)
 
     with tempfile.TemporaryDirectory(prefix="zc-bench-catalogue-") as tmp:
@@ -150,7 +169,7 @@ def measure(repeat: int, apis: int) -> dict[str, Any]:
         start = time.perf_counter()
         import_in_process(crafted_pages(apis, root / "pages"), schemas)
         results["catalogue_import_in_process"] = [time.perf_counter() - start]
-        walls, collected_in, counts = [], [], set()
+        walls, cpus, collected_in, counts = [], [], [], set()
         for _ in range(repeat):
             reports = root / "reports"
             elapsed, out = _run(
@@ -169,6 +188,7 @@ def measure(repeat: int, apis: int) -> dict[str, Any]:
                     str(reports),
                 ],
                 REPO_ROOT,
+                cpus,
             )
             match = _COLLECTED.search(out)
             if match is None:
@@ -177,6 +197,7 @@ def measure(repeat: int, apis: int) -> dict[str, Any]:
             collected_in.append(float(match.group(2)))
             counts.add(int(match.group(1)))
         results["collect_wall"] = walls
+        results["collect_cpu"] = cpus
         results["collect_pytest"] = collected_in
         results["collected_tests"] = sorted(counts)
     return results
@@ -193,6 +214,7 @@ def report(results: dict[str, Any]) -> str:
                 results["import_cli"],
                 IMPORT_TARGET_SECONDS,
             ),
+            _line(f"import+derive {n} pages, CLI subprocess, CPU (user+sys)", results["import_cli_cpu"]),
             _line(f"import+derive {n} pages, in-process", results["import_in_process"]),
             _line(f"import+derive {apis} crafted pages, in-process (setup)", results["catalogue_import_in_process"]),
             _line(
@@ -200,6 +222,7 @@ def report(results: dict[str, Any]) -> str:
                 results["collect_wall"],
                 COLLECT_TARGET_SECONDS,
             ),
+            _line(f"collect {apis}-API catalogue: pytest --co, CPU (user+sys)", results["collect_cpu"]),
             _line(f"collect {apis}-API catalogue: pytest's 'collected in'", results["collect_pytest"]),
             f"tests collected: {', '.join(map(str, results['collected_tests']))}",
         ]
