@@ -14,10 +14,14 @@ Two response levels come out of one spec, both decided by ZStack's semantics rat
   reported as documentation findings by the suite, not hidden.
 
 The error envelope's ErrorCode is the same at both levels: exactly ``code``, ``description`` and ``details``
-are required, wherever it appears (a 503's ``error``, a nested ``cause``, a 200's ``error``).
+are required, wherever it appears (a 503's ``error``, a nested ``cause``, a 200's ``error``); its other members
+may be absent or null.
 
 Parameter constraints that the page does not state (``registryPort`` in 1..65535, ``url`` non-empty) come from
-the hand-kept ``overlay.json`` beside each spec, which cites where each constraint was read (the SDK).
+the hand-kept ``overlay.json`` beside each spec, which cites where each constraint was read (the SDK). Its
+``corrections`` fix page facts the wire contradicts (the portal's "Synchronous" where the SDK polls, a Query
+API's short form the page omits): ``openapi.json`` follows the corrected facts (an async API's first answer is
+202 ``{location, apiTimeout}``), spec.json keeps the page's word, and each correction is a doc finding.
 
 Request side: path and query parameters become OpenAPI parameters; body parameters of a POST/PUT become a JSON
 ``requestBody`` object with the page's nesting (the ``params`` object or the action key). ZStack's REST server
