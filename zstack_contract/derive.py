@@ -14,10 +14,14 @@ Two response levels come out of one spec, both decided by ZStack's semantics rat
   reported as documentation findings by the suite, not hidden.
 
 The error envelope's ErrorCode is the same at both levels: exactly ``code``, ``description`` and ``details``
-are required, wherever it appears (a 503's ``error``, a nested ``cause``, a 200's ``error``).
+are required, wherever it appears (a 503's ``error``, a nested ``cause``, a 200's ``error``); its other members
+may be absent or null.
 
 Parameter constraints that the page does not state (``registryPort`` in 1..65535, ``url`` non-empty) come from
-the hand-kept ``overlay.json`` beside each spec, which cites where each constraint was read (the SDK).
+the hand-kept ``overlay.json`` beside each spec, which cites where each constraint was read (the SDK). Its
+``corrections`` fix page facts the wire contradicts (the portal's "Synchronous" where the SDK polls, a Query
+API's short form the page omits): ``openapi.json`` follows the corrected facts (an async API's first answer is
+202 ``{location, apiTimeout}``), spec.json keeps the page's word, and each correction is a doc finding.
 
 Request side: path and query parameters become OpenAPI parameters; body parameters of a POST/PUT become a JSON
 ``requestBody`` object with the page's nesting (the ``params`` object or the action key). ZStack's REST server
@@ -29,10 +33,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from zstack_contract.spec import ApiSpec, Field, Param, dump_json, load_spec
 
@@ -80,21 +87,53 @@ class OverlayError(ValueError):
 
 # Every key an overlay may have. A misspelt key ("parameter", "knownAlias") would otherwise drop its
 # constraints without a word, and the derived schemas would silently lose them.
-OVERLAY_KEYS = ("$comment", "source", "parameters", "knownAliases")
+OVERLAY_KEYS = ("$comment", "source", "parameters", "knownAliases", "corrections")
 ALIAS_KEYS = ("wireName", "source")
+CORRECTION_KEYS = ("value", "source")
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_path_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v.startswith("/") for v in value)
+
+
+# The page facts an overlay may correct (spec.json key → what a value must be), and nothing else: a correction
+# changes what the suite sends and expects, so each one is named, typed, sourced and reported as a doc finding.
+CORRECTABLE: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "sync": (_is_bool, "true or false"),
+    "authRequired": (_is_bool, "true or false"),
+    # Paths the API serves that the page does not list (a Query API's short form); added to the page's own.
+    "alternatePaths": (_is_path_list, "a non-empty list of paths, each starting with '/'"),
+}
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A page fact the overlay corrects: the spec.json key, the value the wire has, and where that was read."""
+
+    fact: str
+    value: Any
+    source: str
 
 
 @dataclass(frozen=True)
 class Overlay:
-    """Constraints the doc page does not state, each with the place it was read."""
+    """Constraints the doc page does not state, and page facts it gets wrong, each with the place it was read."""
 
     parameters: Mapping[str, Mapping[str, Any]]
     aliases: Mapping[str, Mapping[str, str]]
     source: str
+    corrections: tuple[Correction, ...] = ()
 
     @classmethod
     def empty(cls) -> Overlay:
         return cls({}, {}, "")
+
+    def corrected(self, fact: str) -> Correction | None:
+        return next((c for c in self.corrections if c.fact == fact), None)
 
     @classmethod
     def load(cls, path: Path) -> Overlay:
@@ -113,13 +152,42 @@ class Overlay:
             raise OverlayError(f"{path}: 'parameters' maps each parameter name to an object of JSON Schema keywords")
         if not isinstance(aliases, dict) or not all(isinstance(v, dict) for v in aliases.values()):
             raise OverlayError(f"{path}: 'knownAliases' maps each documented name to an object")
+        for name, constraint in parameters.items():
+            try:
+                # The constraints go into the derived request schema as they are; the loader trusts it.
+                Draft202012Validator.check_schema({k: v for k, v in constraint.items() if k != "source"})
+            except SchemaError as exc:
+                raise OverlayError(
+                    f"{path}: parameters.{name} is not a set of JSON Schema keywords: {exc.message}"
+                ) from None
         for name, alias in aliases.items():
             _reject_unknown(path, alias, ALIAS_KEYS, f"knownAliases.{name}")
             if not isinstance(alias.get("wireName"), str):
                 raise OverlayError(f"{path}: knownAliases.{name} needs 'wireName', the name the SDK reads")
         if not isinstance(source, str):
             raise OverlayError(f"{path}: 'source' is text")
-        return cls(parameters, aliases, source)
+        return cls(parameters, aliases, source, _corrections(path, data.get("corrections", {})))
+
+
+def _corrections(path: Path, data: Any) -> tuple[Correction, ...]:
+    if not isinstance(data, dict):
+        raise OverlayError(f"{path}: 'corrections' maps each corrected page fact to {{'value': ..., 'source': ...}}")
+    _reject_unknown(path, data, CORRECTABLE, "'corrections'")
+    out = []
+    for fact, entry in data.items():
+        where = f"corrections.{fact}"
+        if not isinstance(entry, dict):
+            raise OverlayError(f"{path}: {where} is an object {{'value': ..., 'source': ...}}")
+        _reject_unknown(path, entry, CORRECTION_KEYS, where)
+        source = entry.get("source")
+        if not isinstance(source, str) or not source.strip():
+            # A correction overrides the page; without the place it was read, nobody can check or retire it.
+            raise OverlayError(f"{path}: {where} needs 'source', where the corrected fact was read (SDK, server)")
+        valid, expected = CORRECTABLE[fact]
+        if "value" not in entry or not valid(entry["value"]):
+            raise OverlayError(f"{path}: {where}.value must be {expected}, not {entry.get('value')!r}")
+        out.append(Correction(fact, entry["value"], source))
+    return tuple(out)
 
 
 def _reject_unknown(path: Path, data: Mapping[str, Any], known: Iterable[str], where: str) -> None:
@@ -135,6 +203,37 @@ def _reject_unknown(path: Path, data: Mapping[str, Any], known: Iterable[str], w
 def check_overlay_parameters(spec: ApiSpec, overlay: Overlay, path: Path) -> None:
     """An overlay constraint for a parameter the spec lacks (a misspelt name) would be dropped without a word."""
     _reject_unknown(path, overlay.parameters, [p.name for p in spec.parameters], "'parameters'")
+    check_overlay_corrections(spec, overlay, path)
+
+
+def check_overlay_corrections(spec: ApiSpec, overlay: Overlay, path: Path) -> None:
+    """A correction that restates the page corrects nothing, and would report a disagreement that is not there."""
+    for c in overlay.corrections:
+        page = page_value(spec, c.fact)
+        restated = set(c.value) & set(page) if c.fact == "alternatePaths" else {c.value} if c.value == page else set()
+        if restated:
+            raise OverlayError(
+                f"{path}: corrections.{c.fact} restates what the page already says ({sorted(restated)!r}): "
+                "remove it, or correct only what the page gets wrong"
+            )
+
+
+_FACT_ATTRIBUTES = {"sync": "sync", "authRequired": "auth_required", "alternatePaths": "alternate_paths"}
+
+
+def page_value(spec: ApiSpec, fact: str) -> Any:
+    """What the page says about a correctable fact (lists as lists, as in spec.json)."""
+    value = getattr(spec, _FACT_ATTRIBUTES[fact])
+    return list(value) if isinstance(value, tuple) else value
+
+
+def corrected_spec(spec: ApiSpec, overlay: Overlay) -> ApiSpec:
+    """The page's facts with the overlay's corrections applied: what the wire does (spec.json stays the page)."""
+    changes: dict[str, Any] = {}
+    for c in overlay.corrections:
+        attribute = _FACT_ATTRIBUTES[c.fact]
+        changes[attribute] = (*spec.alternate_paths, *c.value) if c.fact == "alternatePaths" else c.value
+    return replace(spec, **changes) if changes else spec
 
 
 def is_null_by_design(field: Field) -> bool:
@@ -196,6 +295,19 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+def _null_or(schema: dict[str, Any]) -> dict[str, Any]:
+    """Null, or a value of ``schema``, written so that a wrong value still gets its own precise finding.
+
+    An ``anyOf`` with null would report a ``cause`` of the wrong type as "a ZStackErrorCode (or null)"; a type
+    list or ``if null / else`` keeps the finding the value's own schema gives ("type: object", a missing code).
+    """
+    if isinstance(schema.get("type"), str) and "$ref" not in schema:
+        return {**schema, "type": [schema["type"], "null"]}
+    if "type" not in schema and "$ref" not in schema:
+        return schema  # no type: null is already accepted
+    return {"if": {"type": "null"}, "else": schema}
+
+
 def _object_schema(
     api: str,
     fields: Iterable[Field],
@@ -248,9 +360,9 @@ def error_code_schema(spec: ApiSpec, ref_base: str) -> dict[str, Any]:
     """ErrorCode, the same at both levels; ``cause`` refers back to it, so the envelope nests to any depth.
 
     Exactly ``code``, ``description`` and ``details`` are required (protocol notes §2), whatever the page marks
-    Required; every other member is null by design (see ``null_by_design``), so it may be absent. Unlike a 200's
-    ``error``, a member is not accepted as a literal ``null``: ZStack's Gson never writes one, and a ``cause``
-    of the wrong type keeps its precise finding ("type: object") instead of an either-or message.
+    Required; every other member is null by design (see ``null_by_design``), so it may be absent, or a literal
+    ``null`` (ZStack's Gson omits nulls, but a proxy or another serializer writes them, and a client reading
+    ErrorCode treats both alike). The core members are never null.
     """
     documented = {f.name: f for f in error_fields(spec)}
     fields = [documented.get(f.name, f) for f in _PROTOCOL_ERROR_FIELDS if f.name in ERROR_CORE]
@@ -258,6 +370,8 @@ def error_code_schema(spec: ApiSpec, ref_base: str) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     for f in fields:
         value = _type_schema(spec.operation_id, f, "should", ref_base, None)
+        if f.name not in ERROR_CORE:
+            value = _null_or(value)
         properties[f.name] = {"description": f.description, **value} if f.description else value
     return {"type": "object", "properties": properties, "required": list(ERROR_CORE), "title": "ZStack ErrorCode"}
 
@@ -401,7 +515,70 @@ class _Operation:
     body_key: str | None
 
 
-def _operations(spec: ApiSpec, overlay: Overlay, ref_base: str, plain_text: dict[str, Any]) -> list[_Operation]:
+ASYNC_JOB_DEF = "ZStackAsyncJob"
+
+
+def async_job_schema() -> dict[str, Any]:
+    """The first answer of an asynchronous API (protocol notes §3): where to poll, and for how long."""
+    return {
+        "type": "object",
+        "title": "ZStack async job accepted",
+        "properties": {
+            "location": {
+                "type": "string",
+                "description": "http://<mn-ip>:<port>/zstack/v1/api-jobs/<msgId>: poll it with GET until 200 or 503",
+            },
+            "apiTimeout": {"type": "integer", "description": "the job's timeout in milliseconds"},
+        },
+        "required": ["location", "apiTimeout"],
+    }
+
+
+def _x_zstack(spec: ApiSpec, overlay: Overlay, page: ApiSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "since": spec.since,
+        "async": not spec.sync,
+        "source": spec.source_file,
+        "sha256": spec.source_sha256,
+    }
+    if overlay.corrections:
+        # The document follows the wire; what the page said, and where the wire fact was read, stay visible.
+        out["corrections"] = [
+            {"fact": c.fact, "page": page_value(page, c.fact), "value": c.value, "source": c.source}
+            for c in overlay.corrections
+        ]
+    return out
+
+
+def _responses(spec: ApiSpec, ref_base: str, plain_text: dict[str, Any]) -> dict[str, Any]:
+    op = spec.operation_id
+    result = {
+        "description": spec.response_description
+        if spec.sync
+        else f"The job's result, answered by polling the 202's location ({spec.response_description})",
+        "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Response"}}},
+    }
+    responses: dict[str, Any] = {}
+    if not spec.sync:
+        # First: it is what the call itself answers; the SDKs poll the location for the 200 or 503.
+        responses["202"] = {
+            "description": "Accepted: the API runs as a job (protocol notes section 3)",
+            "content": {"application/json": {"schema": {"$ref": f"{ref_base}{ASYNC_JOB_DEF}"}}},
+        }
+    responses[str(spec.response_status)] = result
+    responses["400"] = {
+        "description": "Refused by the REST layer (auth header, duplicate key): plain text",
+        "content": plain_text,
+    }
+    responses["503"] = {
+        "description": "The API failed: ZStack error envelope",
+        "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Error"}}},
+    }
+    return responses
+
+
+def _operations(page: ApiSpec, overlay: Overlay, ref_base: str, plain_text: dict[str, Any]) -> list[_Operation]:
+    spec = corrected_spec(page, overlay)
     op = spec.operation_id
     wire = [(p, _wire_location(spec, p)) for p in spec.parameters]
     parameters = [_openapi_parameter(spec, p, overlay, where) for p, where in wire if where != "body"]
@@ -416,26 +593,8 @@ def _operations(spec: ApiSpec, overlay: Overlay, ref_base: str, plain_text: dict
             "required": True,
             "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Request"}}},
         }
-    operation["responses"] = {
-        str(spec.response_status): {
-            "description": spec.response_description,
-            "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Response"}}},
-        },
-        "400": {
-            "description": "Refused by the REST layer (auth header, duplicate key): plain text",
-            "content": plain_text,
-        },
-        "503": {
-            "description": "The API failed: ZStack error envelope",
-            "content": {"application/json": {"schema": {"$ref": f"{ref_base}{op}Error"}}},
-        },
-    }
-    operation["x-zstack"] = {
-        "since": spec.since,
-        "sync": spec.sync,
-        "source": spec.source_file,
-        "sha256": spec.source_sha256,
-    }
+    operation["responses"] = _responses(spec, ref_base, plain_text)
+    operation["x-zstack"] = _x_zstack(spec, overlay, page)
     if spec.auth_required:
         operation["security"] = [{"session": []}]
     out = [_Operation(spec.path, spec.method.lower(), operation, spec.body_key)]
@@ -552,6 +711,8 @@ def openapi_document(specs: Iterable[tuple[ApiSpec, Overlay]], version: str) -> 
         body = [p for p in spec.parameters if _wire_location(spec, p) == "body"]
         if body:
             schemas[f"{op}Request"] = _body_object_schema(spec, body, overlay)
+        if not corrected_spec(spec, overlay).sync:
+            schemas[ASYNC_JOB_DEF] = async_job_schema()
         for operation in _operations(spec, overlay, ref_base, plain_text):
             grouped.setdefault((operation.path, operation.method), []).append(operation)
     paths: dict[str, dict[str, Any]] = {}

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from typing import Any
 
 from zstack_contract.contract import ApiContract
-from zstack_contract.derive import is_null_by_design, null_by_design
+from zstack_contract.derive import is_null_by_design, null_by_design, page_value
 from zstack_contract.findings import Finding, Level
 from zstack_contract.results import CheckRecord
 from zstack_contract.spec import Field
@@ -118,11 +119,107 @@ def example_number_format(api: ApiContract) -> list[Finding]:
     ]
 
 
+_PAGE_WORDING: dict[str, Callable[[Any], str]] = {
+    "sync": lambda v: "Synchronous" if v else "Asynchronous (answers 202 and runs as a job)",
+    "authRequired": lambda v: "Auth Required" if v else "No Auth Required",
+    "alternatePaths": lambda v: "also " + ", ".join(v) if v else "no other path",
+}
+
+
+def page_corrections(api: ApiContract) -> list[Finding]:
+    """Page facts the overlay corrects (the portal's "Synchronous" where the SDK polls, a missing short form).
+
+    The suite follows the wire, so each correction is a documentation finding: the page, the fact, what the page
+    says against what the wire does, and where the wire fact was read.
+    """
+    out = []
+    for c in api.corrections:
+        word = _PAGE_WORDING[c.fact]
+        page, wire = page_value(api.spec, c.fact), c.value
+        if c.fact == "alternatePaths":
+            page_says = f"{api.spec.method} {api.spec.path}" + (f", {', '.join(page)}" if page else " only")
+            wire_does = f"{api.spec.method} {', '.join(wire)} too"
+        else:
+            page_says, wire_does = word(page), word(wire)
+        out.append(
+            Finding(
+                api=api.name,
+                rule="doc.page-corrected",
+                level=Level.DOC,
+                path=c.fact,
+                expected=f"the page says what the wire does: {wire_does}",
+                actual=f"{api.spec.source_file} says {page_says}",
+                note=f"{c.source}. The suite follows the wire (overlay.json corrections.{c.fact})",
+                case="overlay",
+            )
+        )
+    return out
+
+
+_QUERY_STRING_METHODS = ("GET", "DELETE")
+
+
+def parameter_locations(api: ApiContract) -> list[Finding]:
+    """Parameters the page lists in another place than the server reads them.
+
+    ZStack's REST server reads only the query string for GET and DELETE (protocol notes §1), so "Body Fields" on
+    such a page are query parameters on the wire; and a ``?name={name}`` of the endpoint listed under "Path
+    Parameters" is a query parameter too. The schemas put each where the server reads it.
+    """
+    out = []
+    for p in api.spec.parameters:
+        if p.location == "body" and api.spec.method.upper() in _QUERY_STRING_METHODS:
+            documented, where = "Body Fields", f"the query string (ZStack reads no body on a {api.spec.method})"
+        elif p.documented_in is not None and p.documented_in != p.location:
+            documented = f"{p.documented_in.capitalize()} Parameters"
+            where = f"the query string (the endpoint's ?{p.name}=)" if p.location == "query" else f"the {p.location}"
+        else:
+            continue
+        out.append(
+            Finding(
+                api=api.name,
+                rule="doc.parameter-location",
+                level=Level.DOC,
+                path=p.name,
+                expected=f"{p.name!r} documented where the server reads it: {where}",
+                actual=f"{api.spec.source_file} lists it under {documented!r} of {api.spec.method} {api.spec.path}",
+                note="protocol notes section 1 ('GET / DELETE query string'); the suite sends it as a query "
+                "parameter, where the server reads it",
+                case="parameter-table",
+            )
+        )
+    return out
+
+
+# Every documentation rule, with what it checks: one name each, the same in the finding, the record and the
+# report. checks.RULES holds the wire rules; doc rules are listed here, where they are made.
+DOC_RULES: dict[str, tuple[Level, str]] = {
+    "doc.example-required": (Level.DOC, "the page's response example has every field the page marks Required"),
+    "doc.required-but-null": (
+        Level.DOC,
+        "a field the page marks Required is not null by design (Gson omits nulls: ErrorCode members other than "
+        "code/description/details, fields the page itself calls null)",
+    ),
+    "doc.sdk-disagrees": (Level.DOC, "the page names a result field the way the SDKs (and servers) read it"),
+    "doc.example-number-format": (Level.DOC, "the response example prints integer fields as integer literals"),
+    "doc.page-corrected": (
+        Level.DOC,
+        "the page's facts (synchronous or not, auth required, the paths served) agree with the SDK and server; "
+        "each overlay correction is one finding",
+    ),
+    "doc.parameter-location": (
+        Level.DOC,
+        "the page lists each parameter where the server reads it (GET and DELETE read only the query string)",
+    ),
+}
+
 DOC_CHECKS: dict[str, Callable[[ApiContract], list[Finding]]] = {
-    "example-omits-required-fields": example_should,
-    "required-fields-null-by-design": required_but_null,
-    "sdk-result-key": result_key_aliases,
-    "example-number-format": example_number_format,
+    "doc.example-required": example_should,
+    "doc.required-but-null": required_but_null,
+    "doc.sdk-disagrees": result_key_aliases,
+    "doc.example-number-format": example_number_format,
+    "doc.page-corrected": page_corrections,
+    "doc.parameter-location": parameter_locations,
 }
 
 
@@ -138,17 +235,17 @@ def doc_records(catalog: Iterable[ApiContract]) -> list[CheckRecord]:
     """
     records = []
     for api in catalog:
-        for check, run in sorted(DOC_CHECKS.items()):
+        for rule, run in sorted(DOC_CHECKS.items()):
             findings = run(api)
             if not findings:
                 continue
             records.append(
                 CheckRecord(
-                    test=f"docs::{api.name}::{check}",
+                    test=f"docs::{api.name}::{rule}",
                     api=api.name,
                     family=DOC_FAMILY,
-                    case=check,
-                    rule=f"doc.{check}",
+                    case=rule.removeprefix("doc."),
+                    rule=rule,
                     level=Level.DOC.value,
                     outcome=DOC_OUTCOME,
                     message="\n".join(f.describe() for f in findings),
