@@ -14,11 +14,81 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from zstack_contract.checks import finding
+from zstack_contract import expectations as table
+from zstack_contract.checks import check_exchange, finding
+from zstack_contract.client import Exchange
+from zstack_contract.contract import ApiContract
+from zstack_contract.expectations import Expectation, Outcome
 from zstack_contract.findings import Finding, excerpt
-from zstack_contract.query import QUERY_BASIS, Answer, Kind, Op, Selection, selects, sort_key, uuids
+from zstack_contract.query import (
+    NO_OPERATOR_TEXT,
+    NON_INTEGER_LIMIT_TEXT,
+    QUERY_BASIS,
+    Answer,
+    Kind,
+    Op,
+    Selection,
+    read_answer,
+    selects,
+    sort_key,
+    uuids,
+)
 
 Item = Mapping[str, Any]
+
+
+# What a relation's test judges of each answer besides the relation: that it is a success at all. The body's
+# shape is the shape test's job (and a projection or a count-only answer lacks fields the full shape requires).
+_JUDGED = ("request.", "api.", "response.unjudgeable", "response.json", "response.sync-status", "error.envelope")
+
+
+def valid_query() -> Expectation:
+    return table.positive_call(f"a valid query: 200 with inventories; {QUERY_BASIS}")
+
+
+def answer_findings(
+    api: ApiContract, case: str, ex: Exchange, rule: str, *, need_items: bool = True
+) -> tuple[list[Finding], Answer | None]:
+    """Whether a valid query was answered as one, and what it answered (None when the relation cannot be judged).
+
+    A non-200 is judged as any valid request is (so it is a finding, not a crash); a 200 without readable
+    inventories is a finding of the relation's own rule, which cannot hold without them.
+    """
+    findings = [f for f in check_exchange(api, case, ex, valid_query()) if f.rule.startswith(_JUDGED)]
+    if findings or ex.status != 200:
+        return findings, None
+    answer = read_answer(ex, need_items=need_items)
+    if answer.problem:
+        return [unreadable(api.name, case, rule, answer)], None
+    return [], answer
+
+
+def refusal_findings(api: ApiContract, case: str, ex: Exchange, expectation: Expectation) -> list[Finding]:
+    """A query the server must refuse with 400: a 2xx is the wrong class of answer (request.refusal-class)."""
+    return [
+        finding(api.name, case, "request.refusal-class", f.path, expectation.describe_must(), f.actual, f.note)
+        if f.rule == "request.refused"
+        else f
+        for f in check_exchange(api, case, ex, expectation)
+    ]
+
+
+def non_integer_limit() -> Expectation:
+    return Expectation(
+        Outcome.REFUSED,
+        must_status=table.BAD_REQUEST,
+        should_text=NON_INTEGER_LIMIT_TEXT,
+        basis=f"{QUERY_BASIS}: 'limit' must be an integer, else HTTP 400 plain text",
+    )
+
+
+def condition_without_operator(cond: str) -> Expectation:
+    return Expectation(
+        Outcome.REFUSED,
+        must_status=table.BAD_REQUEST,
+        should_text=NO_OPERATOR_TEXT.format(condition=cond),
+        basis=f"{QUERY_BASIS}: a q condition with no operator, HTTP 400 plain text",
+    )
 
 
 def _show(items: Sequence[Any], limit: int = 160) -> str:
