@@ -15,6 +15,7 @@ the suite cannot see.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -49,10 +50,11 @@ SERVER_OPERATOR_ORDER: tuple[str, ...] = (
     "not null",
 )
 
-# The 400 text for a condition without an operator: Java's List.toString of the operators above.
+# The 400 text for a condition without an operator. The server formats asList(QUERY_OP_MAPPING.keySet()): a
+# list holding the key set, so Java prints the operators in two pairs of brackets.
 NO_OPERATOR_TEXT = (
     "Invalid query parameter. The '{condition}' in the parameter[q] doesn't contain any query operator. "
-    "Valid query operators are [" + ", ".join(SERVER_OPERATOR_ORDER) + "]"
+    "Valid query operators are [[" + ", ".join(SERVER_OPERATOR_ORDER) + "]]"
 )
 NON_INTEGER_LIMIT_TEXT = "Invalid query parameter. 'limit' must be an integer"
 
@@ -164,8 +166,8 @@ def short_form_path(spec_path: str, alternate_paths: Sequence[str], uuid: str) -
     if template is None:
         template = spec_path.rstrip("/") + "/{uuid}"
         source = (
-            "ZStack's convention <path>/{uuid} (the page lists no alternate path; every Query API's "
-            "@RestRequest declares one)"
+            "ZStack's convention <path>/{uuid}: the page lists no alternate path; Query APIs declare one in "
+            "@RestRequest optionalPaths (APIQueryZoneMsg: /zones/{uuid}), not verified for this API"
         )
     return template.replace("{uuid}", uuid), source
 
@@ -488,9 +490,9 @@ def _candidates(profiles: Sequence[FieldProfile], op: Op) -> list[Candidate]:
             if (pattern := _like_pattern(v)) is not None
         ]
     if op in ORDERING:
-        ordered = [p for p in scalars if p.kind is Kind.NUMBER] + [
-            p for p in scalars if p.kind is Kind.STRING and plainly_ordered(p)
-        ]
+        # uuid before other strings: a plain varchar in every table, where another string may be an enum column.
+        strings = [p for p in queryable_ if p.kind is Kind.STRING and plainly_ordered(p)]
+        ordered = [p for p in scalars if p.kind is Kind.NUMBER] + sorted(strings, key=lambda p: p.name != "uuid")
         return [
             (p, wire_value(v), f"a {'numeric' if p.kind is Kind.NUMBER else 'plainly ordered string'} field")
             for p in ordered
@@ -529,3 +531,68 @@ def choose_operator_case(items: Sequence[Mapping[str, Any]], schema: Mapping[str
         return bool(chosen.included) and bool(chosen.excluded)
 
     return next((case for case in fitting if telling(case)), fitting[0])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What the properties draw from: small, finite lists taken from the listing, so that hypothesis tries each
+# once and stops (the example budget bounds them; it does not have to fill it).
+
+MAX_PAGES = 8  # pages per paging example, so a long listing costs a bounded number of requests
+VALUES_PER_FIELD = 2
+
+
+def limits(length: int) -> list[int]:
+    """Limits below the listing's length (so an ignored limit shows), or 1 for a listing of one."""
+    return list(range(1, max(2, length)))
+
+
+def page_sizes(length: int) -> list[int]:
+    """Page sizes that split the listing into 2..MAX_PAGES pages (1 for a listing of one)."""
+    smallest = max(1, -(-length // MAX_PAGES))
+    return list(range(smallest, max(smallest + 1, length)))
+
+
+def filter_cases(items: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> list[tuple[FieldProfile, str]]:
+    """(field, value) pairs for q=f=v and q=f!=v: a few values of each queryable field, written as the server reads
+    them back."""
+    out = []
+    for profile in profile_fields(items, schema):
+        if not queryable(profile):
+            continue
+        texts = [wire_value(v) for v in profile.distinct]
+        fitting = [
+            t for t in texts if reads_as_meant(profile.name, Op.EQ, t) and reads_as_meant(profile.name, Op.NE, t)
+        ]
+        out += [(profile, t) for t in fitting[:VALUES_PER_FIELD]]
+    return out
+
+
+def count_conditions(
+    items: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]
+) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """One q=f=v per queryable field, with the items it selects: only conditions no collation could decide
+    otherwise, so that the total they must count is known."""
+    out: list[tuple[str, list[Mapping[str, Any]]]] = []
+    for profile, text in filter_cases(items, schema):
+        if any(cond.startswith(f"{profile.name}=") for cond, _ in out):
+            continue
+        chosen = expected_selection(items, profile.name, profile.kind, Op.EQ, text)
+        if not chosen.undecided:
+            out.append((condition(profile.name, Op.EQ, text), chosen.included))
+    return out
+
+
+def field_choices(items: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """fields= values: each documented scalar field the listing shows, alone and with the next one."""
+    names = [p.name for p in profile_fields(items, schema) if p.present]
+    return [(n,) for n in names] + list(itertools.pairwise(names))
+
+
+def sort_cases(items: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> list[tuple[FieldProfile, bool]]:
+    """(field, descending) for sort=: fields with two values or more that every database orders alike."""
+    fields = [
+        p
+        for p in profile_fields(items, schema)
+        if len(p.distinct) > 1 and p.kind is not Kind.BOOLEAN and plainly_ordered(p)
+    ]
+    return [(p, descending) for p in fields for descending in (False, True)]

@@ -54,9 +54,9 @@ def answer_findings(
     A non-200 is judged as any valid request is (so it is a finding, not a crash); a 200 without readable
     inventories is a finding of the relation's own rule, which cannot hold without them.
     """
-    findings = [f for f in check_exchange(api, case, ex, valid_query()) if f.rule.startswith(_JUDGED)]
-    if findings or ex.status != 200:
-        return findings, None
+    if ex.status != 200 or ex.problem:
+        return [f for f in check_exchange(api, case, ex, valid_query()) if f.rule.startswith(_JUDGED)], None
+    # A readable 200 breaks none of the judged rules (check_exchange would only validate the shape here).
     answer = read_answer(ex, need_items=need_items)
     if answer.problem:
         return [unreadable(api.name, case, rule, answer)], None
@@ -305,6 +305,29 @@ def uuid_findings(api: str, case: str, uuid: str, items: Sequence[Item], how: st
             f"{how}; {QUERY_BASIS}",
         )
     ]
+
+
+def short_form_findings(
+    api: ApiContract, case: str, uuid: str, ex: Exchange, how: str
+) -> tuple[list[Finding], Answer | None]:
+    """``GET <path>/X`` answers the one item X; any other status is that rule broken first.
+
+    A 404 'no api mapping' here says the short form is not mapped, not that the API is missing (its listing was
+    served), so it is not reported as api.not-served.
+    """
+    findings, answer = answer_findings(api, case, ex, "query.uuid")
+    if answer is not None or ex.status == 200:
+        return findings, answer
+    broken = finding(
+        api.name,
+        case,
+        "query.uuid",
+        "$",
+        f"HTTP 200 with exactly one inventory, the item {uuid!r}",
+        f"HTTP {ex.status}: {excerpt(ex.text, 200)}",
+        f"{how}; {QUERY_BASIS}",
+    )
+    return [broken, *(f for f in findings if f.rule != "api.not-served")], None
 
 
 def fields_findings(

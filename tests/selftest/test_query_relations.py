@@ -101,9 +101,9 @@ def test_a_value_holding_an_earlier_operator_is_not_read_as_meant() -> None:
     assert condition("description", Op.NOT_NULL) == "description not null"
 
 
-def test_no_operator_text_lists_the_operators_as_java_prints_them() -> None:
+def test_no_operator_text_lists_the_operators_as_java_prints_a_list_holding_their_set() -> None:
     assert NO_OPERATOR_TEXT.format(condition="uuid").endswith(
-        "Valid query operators are [!=, >=, <=, !?=, !~=, ~=, ?=, =, >, <, is null, not null]"
+        "Valid query operators are [[!=, >=, <=, !?=, !~=, ~=, ?=, =, >, <, is null, not null]]"
     )
 
 
