@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from tests.selftest.conftest import SCHEMAS
 from zstack_contract.client import Exchange
+from zstack_contract.contract import ApiContract, load_contract
 from zstack_contract.findings import Level
 from zstack_contract.query import (
     NO_OPERATOR_TEXT,
@@ -16,23 +18,34 @@ from zstack_contract.query import (
     Op,
     choose_operator_case,
     condition,
+    count_conditions,
     expected_selection,
+    field_choices,
+    filter_cases,
     gson_datetime,
+    limits,
+    page_sizes,
     profile_fields,
     read_answer,
     reads_as_meant,
     selects,
     server_reading,
     short_form_path,
+    sort_cases,
     wire_value,
 )
 from zstack_contract.query_relations import (
+    answer_findings,
+    condition_without_operator,
     count_findings,
     fields_findings,
     filter_findings,
     limit_findings,
+    non_integer_limit,
     paging_findings,
+    refusal_findings,
     reply_with_count_findings,
+    short_form_findings,
     sort_findings,
     uuid_findings,
 )
@@ -340,3 +353,87 @@ def test_sort_by_number_date_and_plain_string() -> None:
 def test_sort_skips_items_without_the_field() -> None:
     items: list[dict[str, Any]] = [{"uuid": "1", "size": 1}, {"uuid": "2"}, {"uuid": "3", "size": 2}]
     assert sort_findings(API, "case", "size", Kind.NUMBER, False, items) == []
+
+
+# What the properties draw from: small and finite, so hypothesis exhausts it.
+
+
+def test_limits_stay_below_the_listing_length() -> None:
+    assert limits(4) == [1, 2, 3]
+    assert limits(1) == [1]
+
+
+def test_page_sizes_bound_the_pages_per_example() -> None:
+    assert page_sizes(4) == [1, 2, 3]
+    assert page_sizes(1) == [1]
+    sizes = page_sizes(999)
+    assert min(sizes) == 125  # at most MAX_PAGES (8) pages of a 999-item listing
+    assert all(-(-999 // s) <= 8 for s in sizes)
+
+
+def test_filter_cases_and_count_conditions_come_from_the_listing() -> None:
+    cases = [(p.name, v) for p, v in filter_cases(LISTING, ITEM_SCHEMA)]
+    assert ("name", "alpha") in cases
+    assert ("size", "10") in cases
+    assert all(name != "createDate" for name, _ in cases)  # dates are never put in a condition
+    conditions = dict(count_conditions(LISTING, ITEM_SCHEMA))
+    assert [i["uuid"] for i in conditions["name=alpha"]] == ["a1", "c3"]
+    assert len({c.split("=")[0] for c in conditions}) == len(conditions)  # one per field
+
+
+def test_count_conditions_leave_out_values_the_collation_decides() -> None:
+    items = [{"uuid": "a", "name": "alpha"}, {"uuid": "b", "name": "ALPHA"}]
+    assert "name=alpha" not in dict(count_conditions(items, ITEM_SCHEMA))
+
+
+def test_field_choices_and_sort_cases() -> None:
+    choices = field_choices(LISTING, ITEM_SCHEMA)
+    assert ("uuid",) in choices
+    assert ("uuid", "name") in choices
+    assert all("tags" not in c for c in choices)  # not a scalar
+    sorts = {(p.name, d) for p, d in sort_cases(LISTING, ITEM_SCHEMA)}
+    assert {("size", False), ("size", True), ("createDate", False), ("uuid", True)} <= sorts
+    assert ("description", False) in sorts  # two plain values: "first", "third"
+    names = {(p.name, d) for p, d in sort_cases([*LISTING, {"uuid": "e5", "name": "a-b"}], ITEM_SCHEMA)}
+    assert ("name", False) not in names  # '-' is ordered differently by MySQL's collations
+
+
+# Judging the exchanges themselves.
+
+
+def _contract() -> ApiContract:
+    return load_contract(SCHEMAS / "QueryZone")
+
+
+def test_answer_findings_reads_a_200_and_judges_any_other_status() -> None:
+    api = _contract()
+    findings, answer = answer_findings(api, "case", exchange({"inventories": [{"uuid": "a"}]}), "query.limit")
+    assert findings == []
+    assert answer is not None
+    assert answer.items == [{"uuid": "a"}]
+    findings, answer = answer_findings(api, "case", exchange({"inventories": "x"}), "query.limit")
+    assert answer is None
+    assert [f.rule for f in findings] == ["query.limit"]
+    findings, answer = answer_findings(api, "case", exchange("boom", status=500), "query.limit")
+    assert answer is None
+    assert [f.rule for f in findings] == ["request.no-server-error"]
+
+
+def test_an_unmapped_short_form_breaks_query_uuid_not_api_not_served() -> None:
+    api = _contract()
+    findings, answer = short_form_findings(api, "case", "X", exchange("no api mapping to /v1/zones/X", 404), "GET")
+    assert answer is None
+    assert [f.rule for f in findings] == ["query.uuid"]
+    assert findings[0].actual.startswith("HTTP 404")
+
+
+def test_a_refusal_answered_200_is_the_wrong_refusal_class() -> None:
+    api = _contract()
+    findings = refusal_findings(api, "case", exchange({"inventories": []}), non_integer_limit())
+    assert [f.rule for f in findings] == ["request.refusal-class"]
+    exact = exchange("Invalid query parameter. 'limit' must be an integer", 400)
+    assert refusal_findings(api, "case", exact, non_integer_limit()) == []
+    worded = refusal_findings(api, "case", exchange("bad limit", 400), non_integer_limit())
+    assert [(f.rule, f.level) for f in worded] == [("request.zstack-error", Level.SHOULD)]
+    text = NO_OPERATOR_TEXT.format(condition="uuid")
+    assert refusal_findings(api, "case", exchange(text, 400), condition_without_operator("uuid")) == []
