@@ -15,7 +15,6 @@ the suite cannot see.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import unicodedata
@@ -538,18 +537,27 @@ def choose_operator_case(items: Sequence[Mapping[str, Any]], schema: Mapping[str
 # once and stops (the example budget bounds them; it does not have to fill it).
 
 MAX_PAGES = 8  # pages per paging example, so a long listing costs a bounded number of requests
-VALUES_PER_FIELD = 2
+VALUES_PER_FIELD = 1  # the first item's: every field is filtered on, with a value some item has
+COUNT_CONDITIONS = 3  # besides no condition at all
+
+
+def spread(values: Sequence[Any], most: int = 3) -> list[Any]:
+    """At most ``most`` of the values, from the first to the last and evenly between."""
+    if len(values) <= most:
+        return list(values)
+    step = (len(values) - 1) / (most - 1)
+    return [values[round(i * step)] for i in range(most)]
 
 
 def limits(length: int) -> list[int]:
     """Limits below the listing's length (so an ignored limit shows), or 1 for a listing of one."""
-    return list(range(1, max(2, length)))
+    return spread(range(1, max(2, length)))
 
 
 def page_sizes(length: int) -> list[int]:
     """Page sizes that split the listing into 2..MAX_PAGES pages (1 for a listing of one)."""
     smallest = max(1, -(-length // MAX_PAGES))
-    return list(range(smallest, max(smallest + 1, length)))
+    return spread(range(smallest, max(smallest + 1, length)))
 
 
 def filter_cases(items: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> list[tuple[FieldProfile, str]]:
@@ -579,20 +587,29 @@ def count_conditions(
         chosen = expected_selection(items, profile.name, profile.kind, Op.EQ, text)
         if not chosen.undecided:
             out.append((condition(profile.name, Op.EQ, text), chosen.included))
-    return out
+    return out[:COUNT_CONDITIONS]
 
 
 def field_choices(items: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> list[tuple[str, ...]]:
-    """fields= values: each documented scalar field the listing shows, alone and with the next one."""
+    """fields= values: one field alone, then the documented scalar fields the listing shows, two by two (each
+    field is named once)."""
     names = [p.name for p in profile_fields(items, schema) if p.present]
-    return [(n,) for n in names] + list(itertools.pairwise(names))
+    pairs = [tuple(names[i : i + 2]) for i in range(0, len(names), 2)]
+    return [(names[0],), *pairs] if names else []
 
 
 def sort_cases(items: Sequence[Mapping[str, Any]], schema: Mapping[str, Any]) -> list[tuple[FieldProfile, bool]]:
-    """(field, descending) for sort=: fields with two values or more that every database orders alike."""
+    """(field, descending) for sort=: fields with two values or more that every database orders alike, the first
+    of each kind (a number, a date, uuid or else a plain string), both ways."""
     fields = [
         p
         for p in profile_fields(items, schema)
         if len(p.distinct) > 1 and p.kind is not Kind.BOOLEAN and plainly_ordered(p)
     ]
-    return [(p, descending) for p in fields for descending in (False, True)]
+    strings = sorted((p for p in fields if p.kind is Kind.STRING), key=lambda p: p.name != "uuid")
+    chosen = [
+        next(p for p in fields if p.kind is kind)
+        for kind in (Kind.NUMBER, Kind.DATE)
+        if any(p.kind is kind for p in fields)
+    ] + strings[:1]
+    return [(p, descending) for p in chosen for descending in (False, True)]

@@ -40,6 +40,7 @@ from zstack_contract.query import (
     short_form_path,
     sort_cases,
     sort_param,
+    spread,
 )
 from zstack_contract.query_relations import (
     answer_findings,
@@ -269,7 +270,7 @@ def test_query_uuid(
     uuids = [i["uuid"] for i in listed_items(query_api, listing, judge) if isinstance(i.get("uuid"), str) and i["uuid"]]
     if not uuids:
         pytest.skip(f"{query_api.name}: no item of the listing has a uuid")
-    uuid = draw(data, uuids, "uuid")
+    uuid = draw(data, spread(uuids), "uuid")
     case_id = "query-uuid"
     how = f"q=uuid={uuid}"
     exchange = query(zstack, query_api, [("q", condition("uuid", Op.EQ, uuid))])

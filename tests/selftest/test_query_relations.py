@@ -32,6 +32,7 @@ from zstack_contract.query import (
     server_reading,
     short_form_path,
     sort_cases,
+    spread,
     wire_value,
 )
 from zstack_contract.query_relations import (
@@ -358,8 +359,15 @@ def test_sort_skips_items_without_the_field() -> None:
 # What the properties draw from: small and finite, so hypothesis exhausts it.
 
 
+def test_spread_keeps_the_ends() -> None:
+    assert spread([1, 2]) == [1, 2]
+    assert spread(list(range(1, 8))) == [1, 4, 7]
+    assert spread(list(range(10)), 4) == [0, 3, 6, 9]
+
+
 def test_limits_stay_below_the_listing_length() -> None:
     assert limits(4) == [1, 2, 3]
+    assert limits(7) == [1, 3, 6]
     assert limits(1) == [1]
 
 
@@ -368,6 +376,7 @@ def test_page_sizes_bound_the_pages_per_example() -> None:
     assert page_sizes(1) == [1]
     sizes = page_sizes(999)
     assert min(sizes) == 125  # at most MAX_PAGES (8) pages of a 999-item listing
+    assert max(sizes) == 998
     assert all(-(-999 // s) <= 8 for s in sizes)
 
 
@@ -386,16 +395,21 @@ def test_count_conditions_leave_out_values_the_collation_decides() -> None:
     assert "name=alpha" not in dict(count_conditions(items, ITEM_SCHEMA))
 
 
-def test_field_choices_and_sort_cases() -> None:
+def test_field_choices_name_each_field_once() -> None:
     choices = field_choices(LISTING, ITEM_SCHEMA)
-    assert ("uuid",) in choices
+    assert choices[0] == ("uuid",)
     assert ("uuid", "name") in choices
-    assert all("tags" not in c for c in choices)  # not a scalar
+    named = [name for choice in choices[1:] for name in choice]
+    assert sorted(named) == sorted(["uuid", "name", "description", "size", "createDate"])  # no 'tags': not a scalar
+
+
+def test_sort_cases_take_one_field_of_each_kind_both_ways() -> None:
     sorts = {(p.name, d) for p, d in sort_cases(LISTING, ITEM_SCHEMA)}
-    assert {("size", False), ("size", True), ("createDate", False), ("uuid", True)} <= sorts
-    assert ("description", False) in sorts  # two plain values: "first", "third"
-    names = {(p.name, d) for p, d in sort_cases([*LISTING, {"uuid": "e5", "name": "a-b"}], ITEM_SCHEMA)}
-    assert ("name", False) not in names  # '-' is ordered differently by MySQL's collations
+    assert sorts == {(f, d) for f in ("size", "createDate", "uuid") for d in (False, True)}
+    dashed = [{"uuid": f"u-{i}", "name": n} for i, n in enumerate(("a-b", "c", "d"))]
+    assert sort_cases(dashed, ITEM_SCHEMA) == []  # '-' is ordered differently by MySQL's collations
+    plain = [{"uuid": f"u-{i}", "name": n} for i, n in enumerate(("ab", "C", "d"))]
+    assert [(p.name, d) for p, d in sort_cases(plain, ITEM_SCHEMA)] == [("name", False), ("name", True)]
 
 
 # Judging the exchanges themselves.
