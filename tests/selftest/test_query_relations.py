@@ -443,8 +443,10 @@ def test_an_unmapped_short_form_breaks_query_uuid_not_api_not_served() -> None:
 
 def test_a_refusal_answered_200_is_the_wrong_refusal_class() -> None:
     api = _contract()
-    findings = refusal_findings(api, "case", exchange({"inventories": []}), non_integer_limit())
+    listing = exchange({"inventories": [{"uuid": 1}]})  # a wrong type too: not this test's concern
+    findings = refusal_findings(api, "case", listing, non_integer_limit())
     assert [f.rule for f in findings] == ["request.refusal-class"]
+    assert findings[0].expected == "HTTP 400"
     exact = exchange("Invalid query parameter. 'limit' must be an integer", 400)
     assert refusal_findings(api, "case", exact, non_integer_limit()) == []
     worded = refusal_findings(api, "case", exchange("bad limit", 400), non_integer_limit())
