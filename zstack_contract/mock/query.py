@@ -90,7 +90,10 @@ class QuerySpec:
 
 @dataclass(frozen=True)
 class Quirks:
-    """Defects a deviating server has in its query engine; all off is ZStack's behaviour."""
+    """Defects a deviating server has in its query engine; all off is ZStack's behaviour.
+
+    The q defects live in the parser, so the short form's uuid condition is never affected by them.
+    """
 
     limit_ignored: bool = False
     start_one_based: bool = False
@@ -207,10 +210,12 @@ def parse(params: Iterable[tuple[str, list[str]]], quirks: Quirks = Quirks()) ->
         elif name == "sort":
             spec.sort_direction = "desc" if value.startswith("-") else "asc"
             spec.sort_by = value.lstrip("+") if value.startswith("+") else value.lstrip("-")
-        elif "q".startswith(name):
+        elif "q".startswith(name) and not quirks.conditions_ignored:
             # RestServer tests "q".startsWith(name), so an empty key carries conditions too.
             for text in values:
                 condition = parse_condition(text, quirks)
+                if condition is not None and quirks.ne_as_eq and condition.op == "!=":
+                    condition = Condition(condition.name, "=", condition.value)
                 if condition is not None:
                     spec.conditions.append(condition)
         elif name == "fields":
@@ -398,10 +403,7 @@ def _check_primitive(kind: Kind, name: str, what: str) -> None:
 
 def run(spec: QuerySpec, kind: Kind, records: Sequence[Record], quirks: Quirks = Quirks()) -> dict[str, Any]:
     """Evaluate the query: {"inventories": [...]} and/or {"total": n}, with records still as Python values."""
-    bound = [] if quirks.conditions_ignored else [_bind(kind, c) for c in spec.conditions]
-    if quirks.ne_as_eq:
-        bound = [_Bound(b.field, b.field_type, "=", b.raw, b.typed, b.in_values, b.nested) if b.op == "!=" else b
-                 for b in bound]
+    bound = [_bind(kind, condition) for condition in spec.conditions]
     if spec.fields is not None:
         primitives = [name for name, kind_type in kind.fields.items() if kind.is_primitive(name)]
         for name in spec.fields:
