@@ -63,6 +63,11 @@ FAMILY = "query"
 Item = dict[str, Any]
 
 
+def query(zstack: Target, api: ApiContract, params: list[tuple[str, str]], path: str | None = None) -> Exchange:
+    """Every request of this module goes out here: GET on the API's path (or its short form) with ``params``."""
+    return zstack.client.send("GET", path or api.spec.path, query=params)
+
+
 @dataclass(frozen=True)
 class Listing:
     """The first listing of one Query API: its exchange, what was wrong with it, and its items."""
@@ -81,7 +86,7 @@ def query_listings() -> dict[str, Listing]:
 @pytest.fixture
 def listing(query_api: ApiContract, zstack: Target, query_listings: dict[str, Listing]) -> Listing:
     if query_api.name not in query_listings:
-        exchange = zstack.client.send("GET", query_api.spec.path)
+        exchange = query(zstack, query_api, [])
         findings, answer = answer_findings(query_api, "query-listing", exchange, "response.shape")
         items = answer.items if answer is not None else None
         query_listings[query_api.name] = Listing(exchange, findings, items)
@@ -106,10 +111,6 @@ def listed_items(api: ApiContract, listing: Listing, judge: Judge, *, whole: boo
             "short, so it cannot stand for the whole"
         )
     return listing.items
-
-
-def query(zstack: Target, api: ApiContract, params: list[tuple[str, str]], path: str | None = None) -> Exchange:
-    return zstack.client.send("GET", path or api.spec.path, query=params)
 
 
 # ---------------------------------------------------------------------------------------------------------
