@@ -456,8 +456,8 @@ class OperatorCase:
 
 def _like_pattern(value: str) -> str | None:
     """A LIKE pattern that matches ``value`` and more: the middle of it between wildcards."""
-    if "%" in value or "_" in value or not value.strip():
-        return None
+    if any(c in value for c in "%_\\") or not value.strip():
+        return None  # wildcards, and MySQL's LIKE escape character, would not mean themselves
     middle = value[len(value) // 4 : len(value) - len(value) // 4] or value
     return f"%{middle}%"
 

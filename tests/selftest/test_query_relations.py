@@ -213,6 +213,15 @@ def test_every_operator_gets_a_telling_condition_from_the_listing(op: Op) -> Non
         assert case.value.startswith("%")
 
 
+def test_like_patterns_avoid_wildcards_and_the_escape_character() -> None:
+    items = [{"uuid": "a_1", "name": "50%_off"}, {"uuid": "b_2", "name": "c:\\temp"}]
+    assert isinstance(choose_operator_case(items, ITEM_SCHEMA, Op.LIKE), str)
+    items.append({"uuid": "c_3", "name": "plain"})
+    case = choose_operator_case(items, ITEM_SCHEMA, Op.LIKE)
+    assert not isinstance(case, str)
+    assert case.value == "%lai%"
+
+
 def test_no_condition_from_an_empty_listing() -> None:
     assert "empty" in str(choose_operator_case([], ITEM_SCHEMA, Op.EQ))
 
