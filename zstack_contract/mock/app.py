@@ -654,7 +654,7 @@ class MockZStackApp:
         item: JsonObject = {}
         for name, field_type in kind.fields.items():
             value = record.get(name)
-            if value is None or name not in record:
+            if value is None:
                 continue
             if field_type == "timestamp" and isinstance(value, datetime):
                 if kind is ZONE and name == "createDate" and self.deviates("query-inventory-wrong-type"):
