@@ -37,20 +37,39 @@ class RequestCase:
 
 @dataclass(frozen=True)
 class PositiveValues:
-    """Values for a request that should succeed; missing required ones make positive cases unavailable."""
+    """Values for a request that should succeed; missing required ones make positive cases unavailable.
+
+    ``values`` go in the query string, ``path`` into the path's placeholders. A session path parameter is
+    neither: the suite fills it with a session of its own (:func:`zstack_contract.exercise.send`).
+    """
 
     values: Mapping[str, str]
     missing: tuple[str, ...] = field(default=())
+    path: Mapping[str, str] = field(default_factory=dict)
 
     def query(self) -> tuple[tuple[str, str], ...]:
         return tuple(self.values.items())
 
 
+# The ZStack field that carries a session uuid; a path parameter of this name is one the suite fills itself.
+SESSION_PARAMETER = "sessionUuid"
+
+
+def suite_supplies(param: Param) -> bool:
+    """A path parameter the suite fills itself: a session uuid (one of its own sessions)."""
+    return param.location == "path" and param.name == SESSION_PARAMETER
+
+
 def positive_values(api: ApiContract, configured: Mapping[str, str]) -> PositiveValues:
-    names = {p.name for p in api.spec.parameters}
-    values = {k: v for k, v in configured.items() if k in names}
-    missing = tuple(p.name for p in api.spec.parameters if p.required and p.name not in values)
-    return PositiveValues(values, missing)
+    params = api.spec.parameters
+    values = {k: v for k, v in configured.items() if k in {p.name for p in params if p.location == "query"}}
+    path = {k: v for k, v in configured.items() if k in {p.name for p in params if p.location == "path"}}
+    missing = tuple(
+        p.name
+        for p in params
+        if p.required and p.location in ("query", "path") and p.name not in configured and not suite_supplies(p)
+    )
+    return PositiveValues(values, missing, path)
 
 
 def _integer_bounds(api: ApiContract, name: str) -> tuple[int | None, int | None]:
@@ -153,9 +172,7 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
 
 
 def auth_cases(api: ApiContract, positive: PositiveValues) -> list[RequestCase]:
-    """Requests that must be refused for want of a valid session (only for APIs that require one)."""
-    if not api.spec.auth_required:
-        return []
+    """Requests that must be refused for want of a valid session (the plugin asks only for APIs that need one)."""
     base = positive.query()
     session = table.invalid_session(arguments_complete=not positive.missing)
     return [

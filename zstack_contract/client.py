@@ -383,12 +383,14 @@ class ZStackClient:
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
         raw_body: str | None = None,
+        path_secrets: Mapping[str, Secret] | None = None,
     ) -> Exchange:
         """Send one request. ``query`` is a list of pairs so repeated and indexed keys go out as written.
 
-        ``headers`` are extra, non-secret headers; authorization comes only from ``auth``.
+        ``headers`` are extra, non-secret headers; authorization comes only from ``auth``. ``path_secrets`` maps
+        placeholders in ``path`` (e.g. ``{sessionUuid}``) to secrets filled in here, so no caller's frame holds them.
         """
-        return self._send(method, path, query, auth, headers, json_body, raw_body, {})[0]
+        return self._send(method, path, query, auth, headers, json_body, raw_body, dict(path_secrets or {}))[0]
 
     def _send(
         self,

@@ -53,6 +53,10 @@ class Tally:
 
 NOT_RUN = "NOT RUN"
 INTERRUPTED = "INTERRUPTED"
+# A run in which no contract check ran (collect-only, a selection that matched nothing, every test skipped)
+# has seen nothing of the server: it is never CONFORMING.
+NO_CHECK_RAN = "no contract check ran (--collect-only, no test selected, or every test skipped): nothing was judged"
+NOT_EXERCISED = "not-exercised"  # the outcome of an API a read-only run leaves alone (zstack_contract.exercise)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Summary:
     total: Tally
     skipped: int
     halt: Halt | None = None
+    # APIs a read-only run did not send, each with the reason: neither passed nor failed.
+    not_exercised: dict[str, str] = field(default_factory=dict)
 
     @property
     def reason(self) -> str:
@@ -94,11 +100,16 @@ class Summary:
         return "CONFORMING"
 
 
-def summarize(records: Iterable[CheckRecord], *, halt: Halt | None = None) -> Summary:
+def summarize(records: Iterable[CheckRecord], *, halt: Halt | None = None, of_run: bool = False) -> Summary:
+    """The summary of ``records``; ``of_run``: they are a whole run's, so no check at all means NOT RUN."""
     by: dict[tuple[str, str], Tally] = {}
     total = Tally()
     skipped = 0
+    not_exercised: dict[str, str] = {}
     for record in records:
+        if record.outcome == NOT_EXERCISED:
+            not_exercised[record.api] = record.message
+            continue
         if record.outcome == "skipped" or not record.api:
             skipped += record.outcome == "skipped"
             continue
@@ -107,11 +118,18 @@ def summarize(records: Iterable[CheckRecord], *, halt: Halt | None = None) -> Su
             total.add(record)
         by.setdefault((record.api, record.family), Tally()).add(record)
     ordered = dict(sorted(by.items(), key=lambda kv: (kv[0][0], _family_order(kv[0][1]))))
-    return Summary(ordered, total, skipped, halt)
+    if of_run and halt is None and not total.checks:
+        halt = Halt(NOT_RUN, NO_CHECK_RAN)
+    return Summary(ordered, total, skipped, halt, dict(sorted(not_exercised.items())))
 
 
 def _family_order(family: str) -> int:
     return FAMILIES.index(family) if family in FAMILIES else len(FAMILIES)
+
+
+def not_exercised_lines(summary: Summary) -> list[str]:
+    """One line per API the run left alone, with the reason (never counted as a pass or a failure)."""
+    return [f"{api}: {reason}" for api, reason in summary.not_exercised.items()]
 
 
 def one_line(summary: Summary) -> str:

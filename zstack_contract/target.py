@@ -30,6 +30,7 @@ class Target:
     account: str | None = None
     password: Secret | None = field(default=None, repr=False)
     owned_sessions: list[Secret] = field(default_factory=list, repr=False)
+    _probe: Secret | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -59,6 +60,20 @@ class Target:
             raise TargetError(_login_advice(exc)) from None
         self.owned_sessions.append(uuid)
         return uuid
+
+    def probe_session(self) -> Secret:
+        """A session to put where an API reads one (ValidateSession's path): one of the suite's own, opened once
+        and logged out at the end; the run's session when the suite cannot log in (it is only read, never ended)."""
+        if self._probe is None:
+            if self.can_login:
+                self._probe = self.new_session()
+            elif self.client.session is not None:
+                self._probe = self.client.session
+            else:
+                raise TargetError(
+                    "no session to fill a session parameter with: pass --zstack-account and --zstack-password"
+                )
+        return self._probe
 
     def session_is_valid(self) -> bool | None:
         """Whether the run's session is still valid (ValidateSession); None when the node cannot tell.

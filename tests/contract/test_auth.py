@@ -7,14 +7,16 @@ import uuid
 import pytest
 
 from zstack_contract import expectations as table
-from zstack_contract.cases import RequestCase
+from zstack_contract.cases import RequestCase, positive_values
 from zstack_contract.checks import check_exchange, finding
 from zstack_contract.client import LOGIN_PATH, Auth, LoginRejectedError, sha512_hex
 from zstack_contract.contract import ApiContract
+from zstack_contract.exercise import send
 from zstack_contract.judge import Judge
 from zstack_contract.secret import Secret
+from zstack_contract.settings import Settings
 from zstack_contract.stash import CATALOG
-from zstack_contract.target import Target, TargetError
+from zstack_contract.target import Target, TargetError, positive_defaults
 
 
 def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
@@ -51,9 +53,10 @@ def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
 
 
 def test_request_without_valid_session_refused(
-    api: ApiContract, auth_case: RequestCase, zstack: Target, judge: Judge
+    api: ApiContract, auth_case: RequestCase, zstack: Target, zstack_settings: Settings, judge: Judge
 ) -> None:
-    exchange = zstack.client.send(api.spec.method, api.spec.path, query=auth_case.query, auth=_auth(auth_case, zstack))
+    path_values = positive_values(api, positive_defaults(zstack_settings)).path
+    exchange = send(zstack, api, query=auth_case.query, path_values=path_values, auth=_auth(auth_case, zstack))
     findings = check_exchange(api, f"auth:{auth_case.id}", exchange, auth_case.expectation)
     judge(api, "auth", auth_case.id, findings, [exchange], rule=f"auth.{auth_case.id}")
 
