@@ -44,6 +44,7 @@ FAMILY_OF_MODULE = {
     "test_examples": "examples",
     "test_generated": "generated",
     "test_list_encodings": "parameters",
+    "test_sessions": "sessions",
 }
 
 

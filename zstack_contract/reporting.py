@@ -197,7 +197,9 @@ class ReportingPlugin:
             terminalreporter.write_line(f"ZStack version (GetVersion): {version}")
         lines = not_exercised_lines(summary)
         if lines:
-            terminalreporter.write_line(f"{len(lines)} APIs not exercised (read-only run; neither passed nor failed):")
+            terminalreporter.write_line(
+                f"{len(lines)} APIs not exercised (read-only run: never sent, not counted in the score):"
+            )
             for line in lines:
                 terminalreporter.write_line(f"  {line}")
         for entry in config.stash[FIXED]:

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 from zstack_contract.results import CheckRecord
 
-FAMILIES = ("parameters", "auth", "shape", "examples", "generated", "docs")
+FAMILIES = ("parameters", "auth", "shape", "sessions", "examples", "generated", "docs")
 FAMILY_TITLES = {
     "parameters": "parameters",
     "auth": "auth",
     "shape": "response shape",
+    "sessions": "sessions and version",
     "examples": "documented examples",
     "generated": "generated (property-based)",
     "docs": "documentation consistency",

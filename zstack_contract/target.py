@@ -61,6 +61,16 @@ class Target:
         self.owned_sessions.append(uuid)
         return uuid
 
+    def login_exchange(self) -> tuple[Exchange, Secret | None]:
+        """Log in once more and keep the answer (for the tests of login itself); the session, when there is one,
+        is the suite's own and is logged out at the end."""
+        if self.account is None or self.password is None:
+            raise TargetError("needs --zstack-account/--zstack-password to log in")
+        exchange, session = self.client.login_exchange(self.account, self.password)
+        if session is not None:
+            self.owned_sessions.append(session)
+        return exchange, session
+
     def probe_session(self) -> Secret:
         """A session to put where an API reads one (ValidateSession's path): one of the suite's own, opened once
         and logged out at the end; the run's session when the suite cannot log in (it is only read, never ended)."""
