@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 
+import pytest
+
 from zstack_contract.cases import suite_supplies
 from zstack_contract.client import Auth, Exchange
 from zstack_contract.contract import ApiContract
@@ -102,6 +104,17 @@ def path_parameters(api: ApiContract) -> list[Param]:
     return [p for p in api.spec.parameters if p.location == "path"]
 
 
+def skip_if_not_served(zstack: Target, api: ApiContract) -> None:
+    """An API the target was found not to serve is reported once (by the test that found it); later tests of it
+    are not sent and do not pass."""
+    found_by = zstack.not_served.get(api.name)
+    if found_by is not None:
+        pytest.skip(
+            f"{api.name} is not served by the target (404 'no api mapping'): not sent again, reported once as "
+            f"not served by {found_by}"
+        )
+
+
 def send(
     zstack: Target,
     api: ApiContract,
@@ -117,6 +130,7 @@ def send(
     Values come from ``path_values`` (the user's ``--zstack-param``); a session parameter is filled with
     ``session``, or a session of the suite's own, inside the client, so no frame here holds it.
     """
+    skip_if_not_served(zstack, api)
     values = dict(path_values or {})
     path = api.spec.path
     fill: dict[str, Secret] = {}

@@ -15,6 +15,7 @@ from schemathesis.core.result import Err
 from zstack_contract.checks import check_exchange
 from zstack_contract.client import UnsafeRequestError
 from zstack_contract.contract import ApiContract
+from zstack_contract.exercise import skip_if_not_served
 from zstack_contract.oracle import expectation_for
 from zstack_contract.safety import make_safe_query
 from zstack_contract.stash import CATALOG
@@ -116,6 +117,7 @@ def generated_path(case: schemathesis.Case[Any]) -> str:
 
 def run_generated_case(case: schemathesis.Case[Any], zstack: Target, judge: Any) -> None:
     api = contract_for(case, judge.item.config.stash[CATALOG])
+    skip_if_not_served(zstack, api)
     positive = positive_defaults(zstack.settings)
     kwargs = case.as_transport_kwargs(base_url=zstack.url, headers={})
     query = make_safe_query(_query_pairs(kwargs.get("params")), positive)

@@ -16,7 +16,7 @@ from zstack_contract.results import CheckRecord
 from zstack_contract.secret import mask_text
 from zstack_contract.settings import Settings
 from zstack_contract.stash import BASELINE, EXAMPLES, FAILURE, HALT, PENDING, RECORD, SETTINGS, STOPPED, TARGET
-from zstack_contract.summary import NOT_RUN, Halt
+from zstack_contract.summary import NOT_RUN, NOT_SERVED_RULE, Halt
 from zstack_contract.target import Target, TargetError
 from zstack_contract.verdict import Status, Verdict, decide, headline, render
 
@@ -25,7 +25,7 @@ TARGET_ERRORS: tuple[type[BaseException], ...] = (TargetUnreachableError, Target
 SESSION_RULE = "request.authenticated"
 # Gating rules whose failure does not depend on the generated input: the API is missing, the body cannot be
 # judged at all, the session was refused.
-INPUT_INDEPENDENT = frozenset({"api.not-served", "response.unjudgeable", SESSION_RULE})
+INPUT_INDEPENDENT = frozenset({NOT_SERVED_RULE, "response.unjudgeable", SESSION_RULE})
 SESSION_DEAD = "the run's session was invalidated during the run (a dead session is not a server conformance result)"
 SESSION_ALIVE = "the session is still valid (ValidateSession)"
 SESSION_UNKNOWN = "whether the session is still valid could not be told (ValidateSession gave no answer)"
@@ -71,6 +71,7 @@ class Judge:
         rule: str = "",
     ) -> Verdict:
         findings = self._recheck_session(list(findings))
+        self._note_not_served(api, findings)
         exchanges = list(exchanges)
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         evidence = "\n".join(ex.describe() for ex in exchanges)
@@ -98,6 +99,7 @@ class Judge:
     ) -> None:
         """For generated examples: raise on gating findings (so hypothesis shrinks), keep the rest for the end."""
         findings = self._recheck_session(list(findings))
+        self._note_not_served(api, findings)
         self.item.stash[EXAMPLES] = self.item.stash.get(EXAMPLES, 0) + 1
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         pending = self.item.stash.setdefault(PENDING, {})
@@ -128,6 +130,10 @@ class Judge:
                 self.item.stash[STOPPED] = True
                 raise StopGenerating(record.message)
             pytest.fail(record.message, pytrace=False)
+
+    def _note_not_served(self, api: ApiContract, findings: list[Finding]) -> None:
+        if self.target is not None and any(f.rule == NOT_SERVED_RULE for f in findings):
+            self.target.not_served.setdefault(api.name, self.item.nodeid)
 
     def _recheck_session(self, findings: list[Finding]) -> list[Finding]:
         """A refused valid session is either the server's fault or a dead session: ask the node which.

@@ -34,6 +34,7 @@ from zstack_contract.summary import (
     Halt,
     Summary,
     not_exercised_lines,
+    not_served_lines,
     one_line,
     summarize,
 )
@@ -175,6 +176,7 @@ class ReportingPlugin:
         results.meta["verdict"] = summary.verdict
         results.meta["reason"] = summary.reason
         results.meta["notExercised"] = summary.not_exercised
+        results.meta["notServed"] = summary.not_served
         results.meta["version"] = counters["version"]
         results.meta["requestsSent"] = counters["requestsSent"]
         results.meta["authenticatedSuccesses"] = counters["authenticatedSuccesses"]
@@ -195,6 +197,8 @@ class ReportingPlugin:
         version = _live_counters(config)["version"]
         if version:
             terminalreporter.write_line(f"ZStack version (GetVersion): {version}")
+        for line in not_served_lines(summary):
+            terminalreporter.write_line(line)
         lines = not_exercised_lines(summary)
         if lines:
             terminalreporter.write_line(

@@ -31,6 +31,9 @@ class Target:
     password: Secret | None = field(default=None, repr=False)
     owned_sessions: list[Secret] = field(default_factory=list, repr=False)
     _probe: Secret | None = field(default=None, repr=False)
+    # APIs this process found not served (404 'no api mapping'), each with the test that found it: later tests
+    # of the API are not sent, so the API is reported once, as not served.
+    not_served: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:

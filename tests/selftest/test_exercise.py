@@ -10,6 +10,7 @@ import pytest
 
 from tests.selftest.conftest import SCHEMAS
 from tests.selftest.suite_runner import run_suite
+from zstack_contract.checks import finding
 from zstack_contract.contract import ApiContract, load_catalog
 from zstack_contract.exercise import Mode, mode, no_auth_apis, not_exercised_records, read_apis
 from zstack_contract.results import CheckRecord
@@ -116,3 +117,17 @@ def test_state_changing_apis_are_listed_not_sent(tmp_path: Path) -> None:
         assert f"{name}: not exercised: read-only ({method} may change state)" in run.output
     sent = [r for r in run.records if r["api"] in STATE_CHANGING and r["outcome"] != "not-exercised"]
     assert all(r["family"] in ("examples", "docs") and r.get("evidence") is None for r in sent), sent
+
+
+def test_an_api_not_served_counts_once_whatever_found_it() -> None:
+    missing = finding("QueryZone", "c", "api.not-served", "$", "the target serves GET /zones", "HTTP 404: no api")
+    records = [
+        CheckRecord(f"t::{i}", "QueryZone", family, "c", "x", "must", "failed", findings=[missing])
+        for i, family in enumerate(("auth", "parameters", "generated"))
+    ]
+    summary = summarize(records, of_run=True)
+    assert summary.total.checks == 1
+    assert summary.total.must_broken == 1
+    assert summary.verdict == "NOT CONFORMING"
+    assert summary.not_served == {"QueryZone": "HTTP 404: no api"}
+    assert list(summary.by_api_family) == [("QueryZone", "not-served")]
