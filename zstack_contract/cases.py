@@ -60,8 +60,22 @@ def suite_supplies(param: Param) -> bool:
     return param.location == "path" and param.name == SESSION_PARAMETER
 
 
+def documented_flags(api: ApiContract) -> dict[str, str]:
+    """Boolean flags the page's own curl example sets (GetBackupStorageCapacity's ``all=true``, without which the
+    call lacks its subject): values the page shows working, so positive calls send them unless the user gives
+    others. Booleans only: an example's literal number or text (``registryPort=1``) illustrates, it need not
+    work on any node."""
+    try:
+        curl = parse_curl(api.spec.example.request_curl)
+    except CurlParseError:
+        return {}
+    flags = {p.name for p in api.spec.parameters if p.location == "query" and p.type.lower() == "boolean"}
+    return {key: value for key, value in curl.query if key in flags and value in ("true", "false")}
+
+
 def positive_values(api: ApiContract, configured: Mapping[str, str]) -> PositiveValues:
     params = api.spec.parameters
+    configured = {**documented_flags(api), **configured}
     values = {k: v for k, v in configured.items() if k in {p.name for p in params if p.location == "query"}}
     path = {k: v for k, v in configured.items() if k in {p.name for p in params if p.location == "path"}}
     missing = tuple(
@@ -99,11 +113,16 @@ def _with(query: tuple[tuple[str, str], ...], name: str, value: str) -> tuple[tu
 
 
 def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestCase]:
-    """Each parameter rule the spec implies, applied to a request that is otherwise valid."""
+    """Each parameter rule the spec implies, applied to a request that is otherwise valid.
+
+    A Query API's parameters (q, limit, start, fields, ...) are read by the Query engine, not as message fields
+    (protocol notes §6): the message-field rules do not apply to them, and test_query.py tests them; only the
+    rule both share (unknown keys are ignored) is checked here.
+    """
     base = positive.query()
     refused = table.invalid_argument()
     cases: list[RequestCase] = []
-    for param in api.spec.parameters:
+    for param in () if api.is_query else api.spec.parameters:
         if param.location != "query":
             continue
         name = param.name

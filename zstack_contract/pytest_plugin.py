@@ -429,7 +429,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         guarded = [api for api in reads if auth_required(api)]
         metafunc.parametrize(("api", "auth_case"), _cases_for(config, auth_cases, guarded))
     elif "list_param" in metafunc.fixturenames:
-        pairs = [(api, p.name) for api in reads for p in api.spec.parameters if list_parameter(api, p)]
+        # A Query API's list-like parameters (q, fields) are the Query engine's, not message lists (test_query.py).
+        lists = [api for api in reads if not api.is_query]
+        pairs = [(api, p.name) for api in lists for p in api.spec.parameters if list_parameter(api, p)]
         metafunc.parametrize(("api", "list_param"), pairs, ids=[f"{api.name}-{name}" for api, name in pairs])
     elif "query_api" in metafunc.fixturenames:
         queries = [api for api in catalog if api.is_query]
