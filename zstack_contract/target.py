@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from zstack_contract.client import (
@@ -77,10 +78,12 @@ class Target:
     def probe_session(self) -> Secret:
         """A session to put where an API reads one (ValidateSession's path): one of the suite's own, opened once
         and logged out at the end; the run's session when the suite cannot log in (it is only read, never ended)."""
-        if self._probe is None:
-            if self.can_login:
+        if self._probe is None and self.can_login:
+            # No second session (a login answer without a usable uuid): the run's own session is read instead.
+            with contextlib.suppress(TargetError):
                 self._probe = self.new_session()
-            elif self.client.session is not None:
+        if self._probe is None:
+            if self.client.session is not None:
                 self._probe = self.client.session
             else:
                 raise TargetError(

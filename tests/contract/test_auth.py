@@ -6,13 +6,13 @@ import pytest
 
 from zstack_contract.cases import RequestCase, positive_values
 from zstack_contract.checks import check_exchange
-from zstack_contract.client import Auth, LoginRejectedError
+from zstack_contract.client import Auth
 from zstack_contract.contract import ApiContract
-from zstack_contract.exercise import send
+from zstack_contract.exercise import own_session, send
 from zstack_contract.judge import Judge
 from zstack_contract.secret import Secret
 from zstack_contract.settings import Settings
-from zstack_contract.target import Target, TargetError, positive_defaults
+from zstack_contract.target import Target, positive_defaults
 
 
 def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
@@ -23,20 +23,7 @@ def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
     if case.auth == "unknown-session":
         return Auth.UNKNOWN_SESSION
     if case.auth == "logged-out":
-        if not zstack.can_login:
-            pytest.skip(
-                "needs --zstack-account/--zstack-password: the suite logs out a session of its own, "
-                "never the one given with --zstack-session"
-            )
-        try:
-            session = zstack.new_session()
-        except (LoginRejectedError, TargetError) as exc:
-            # Not a finding: the case could not be set up, and the message says why.
-            pytest.fail(
-                f"cannot run session-after-logout: logging in a second session of the suite's own failed ({exc}). "
-                "The run's first login worked, so the node may cap concurrent sessions or the account changed",
-                pytrace=False,
-            )
+        session = own_session(zstack)
         logout = zstack.client.logout(session)
         if logout.status != 200:
             pytest.fail(

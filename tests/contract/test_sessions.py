@@ -16,12 +16,11 @@ from zstack_contract import expectations as table
 from zstack_contract.checks import check_exchange, finding, is_not_served
 from zstack_contract.client import LOGIN_PATH, Auth, Exchange, sha512_hex
 from zstack_contract.contract import ApiContract
-from zstack_contract.exercise import Mode, mode, send
+from zstack_contract.exercise import Mode, mode, own_session, send
 from zstack_contract.findings import Finding, excerpt
 from zstack_contract.judge import Judge
-from zstack_contract.secret import Secret
 from zstack_contract.stash import CATALOG
-from zstack_contract.target import Target, TargetError
+from zstack_contract.target import Target
 
 FAMILY = "sessions"
 LOGIN_BASIS = "protocol notes §2 'Login' [V]: HTTP 200 {inventory: {uuid, accountUuid, ...}}"
@@ -42,20 +41,6 @@ def catalogue_api(config: pytest.Config, name: str) -> ApiContract:
         if api.name == name:
             return api
     pytest.skip(f"the catalogue (--zstack-schemas) has no {name}: its session test does not run")
-
-
-def own_session(zstack: Target) -> Secret:
-    """A fresh session of the suite's own (the only kind it logs out), or a skip saying what to pass."""
-    if not zstack.can_login:
-        pytest.skip(
-            "needs --zstack-account/--zstack-password: the suite logs out only sessions of its own, never the one "
-            "given with --zstack-session"
-        )
-    try:
-        return zstack.new_session()
-    except TargetError as exc:
-        # Not a finding: the check could not be set up, and the message says why.
-        pytest.fail(f"cannot open a session of the suite's own: {exc}", pytrace=False)
 
 
 def random_password_hash() -> str:

@@ -14,7 +14,10 @@ from tests.selftest.suite_runner import run_suite
 from zstack_contract.checks import check_exchange
 from zstack_contract.client import Auth, Exchange
 from zstack_contract.contract import load_catalog
+from zstack_contract.exercise import own_session
 from zstack_contract.expectations import positive_call, wrong_credentials
+from zstack_contract.judge import target_error
+from zstack_contract.target import TargetError
 
 CATALOG = {api.name: api for api in load_catalog(SCHEMAS)}
 SESSION_TESTS = "tests/contract/test_sessions.py::"
@@ -129,3 +132,20 @@ def test_session_tests_pass_on_the_conforming_mock_and_skip_without_their_api(tm
         assert "has no" in record["message"]
     assert not [t for t in records if "needs_no_auth[LogInByAccount]" in t or "needs_no_auth[GetVersion]" in t]
     assert records[SESSION_TESTS + "test_validate_session"]["outcome"] == "passed"
+
+
+class _RefusingTarget:
+    """A node whose further logins give no usable session (the first one, the run's, worked)."""
+
+    can_login = True
+
+    def new_session(self) -> None:
+        raise TargetError("login as 'admin' at http://node was refused: HTTP 200 {\"inventory\": {}}")
+
+
+def test_no_second_session_skips_the_check_without_ending_the_run() -> None:
+    with pytest.raises(pytest.skip.Exception) as info:
+        own_session(_RefusingTarget())  # type: ignore[arg-type]
+    assert "cannot set up" in str(info.value)
+    # Not chained to the node error: the plugin would otherwise end the whole run NOT RUN (settle_target_error).
+    assert target_error(info.value) is None
