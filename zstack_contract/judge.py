@@ -45,6 +45,7 @@ FAMILY_OF_MODULE = {
     "test_generated": "generated",
     "test_list_encodings": "parameters",
     "test_sessions": "sessions",
+    "test_query": "query",
 }
 
 
@@ -300,7 +301,9 @@ def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
 def record_without_judge(item: pytest.Item, report: pytest.TestReport) -> CheckRecord:
     """A test that ended before its judge (skip, setup error, crash) still counts, under its API and family."""
     callspec = getattr(item, "callspec", None)
-    api = callspec.params.get("api") if callspec is not None else None
+    # The API parameter goes by the test's name for it (api, query_api, no_auth_api).
+    params = callspec.params.values() if callspec is not None else ()
+    api = next((value for value in params if isinstance(value, ApiContract)), None)
     module = getattr(getattr(item, "module", None), "__name__", "").rsplit(".", 1)[-1]
     outcome = "skipped" if report.skipped else ("failed" if report.failed else "passed")
     return CheckRecord(

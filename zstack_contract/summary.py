@@ -9,11 +9,12 @@ from zstack_contract.results import CheckRecord
 
 NOT_SERVED_RULE = "api.not-served"
 NOT_SERVED_FAMILY = "not-served"  # where a missing API is counted, once, in the per-API table
-FAMILIES = ("parameters", "auth", "shape", "sessions", "examples", "generated", "docs")
+FAMILIES = ("parameters", "auth", "shape", "query", "sessions", "examples", "generated", "docs")
 FAMILY_TITLES = {
     "parameters": "parameters",
     "auth": "auth",
     "shape": "response shape",
+    "query": "Query API",
     "sessions": "sessions and version",
     "examples": "documented examples",
     "generated": "generated (property-based)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from zstack_contract.client import Auth, Exchange
 from zstack_contract.contract import load_catalog
 from zstack_contract.exercise import own_session
 from zstack_contract.expectations import positive_call, wrong_credentials
-from zstack_contract.judge import target_error
+from zstack_contract.judge import record_without_judge, target_error
 from zstack_contract.target import TargetError
 
 CATALOG = {api.name: api for api in load_catalog(SCHEMAS)}
@@ -149,3 +150,14 @@ def test_no_second_session_skips_the_check_without_ending_the_run() -> None:
     assert "cannot set up" in str(info.value)
     # Not chained to the node error: the plugin would otherwise end the whole run NOT RUN (settle_target_error).
     assert target_error(info.value) is None
+
+
+def test_a_check_that_ended_before_its_judge_is_filed_under_its_api() -> None:
+    """Skips and errors of tests whose API parameter is not named ``api`` still count under that API."""
+    module = types.SimpleNamespace(__name__="tests.contract.test_sessions")
+    item = types.SimpleNamespace(
+        nodeid="t[LogOut]", callspec=types.SimpleNamespace(params={"no_auth_api": CATALOG["LogOut"]}), module=module
+    )
+    report = types.SimpleNamespace(skipped=True, failed=False, longrepr="needs --zstack-account")
+    record = record_without_judge(item, report)  # type: ignore[arg-type]
+    assert (record.api, record.family, record.outcome) == ("LogOut", "sessions", "skipped")
