@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,10 @@ from zstack_contract.mock import (
     MockZStack,
     UnknownDeviationError,
     data,
+    family,
     jvm,
 )
+from zstack_contract.mock import query as engine
 from zstack_contract.mock.app import IMAGE_STORE_SCALARS, MockZStackApp
 from zstack_contract.mock.deviations import resolve
 
@@ -82,6 +85,25 @@ REQUIRED_DEVIATIONS = [
     "indexed-lists-rejected",
     "wrong-session-code",
     "content-type-html",
+    # Issue 8: the Query APIs, the session APIs and GetBackupStorageCapacity.
+    "query-limit-ignored",
+    "query-start-off-by-one",
+    "query-count-wrong",
+    "query-total-missing",
+    "query-q-ignored",
+    "query-ne-as-eq",
+    "query-fields-ignored",
+    "query-sort-reversed",
+    "query-short-form-404",
+    "query-limit-non-integer-accepted",
+    "query-condition-without-operator-accepted",
+    "query-inventory-wrong-type",
+    "validate-session-true-after-logout",
+    "version-requires-auth",
+    "validate-requires-auth",
+    "login-inventory-without-uuid",
+    "login-missing-account-accepted",
+    "capacity-as-string",
 ]
 
 
@@ -115,6 +137,7 @@ class Client:
     def __init__(self, mock: MockZStack) -> None:
         self.base = mock.url
         self.http = requests.Session()
+        self._kept: str | None = None
 
     def close(self) -> None:
         self.http.close()
@@ -128,9 +151,25 @@ class Client:
         )
 
     def session(self) -> str:
+        """A fresh session; "" when the login inventory has no uuid (login-inventory-without-uuid)."""
         response = self.login()
         assert response.status_code == 200, response.text
-        return str(response.json()["inventory"]["uuid"])
+        return str(response.json()["inventory"].get("uuid", ""))
+
+    def kept_session(self) -> str:
+        """One session reused by this client's calls, so most probes log in only once."""
+        if self._kept is None:
+            self._kept = self.session()
+        return self._kept
+
+    def query(
+        self, path: str, params: list[tuple[str, str]] | None = None, auth: str | None = NEW_SESSION
+    ) -> requests.Response:
+        """GET /zstack/v1/<path> with the kept session (or the given Authorization, or none)."""
+        headers = {"Authorization": f"OAuth {self.kept_session()}"} if auth == NEW_SESSION else {}
+        if auth not in (None, NEW_SESSION):
+            headers["Authorization"] = str(auth)
+        return self.request("GET", f"/zstack/v1/{path}", params=params or [], headers=headers)
 
     def backups(
         self,
@@ -142,7 +181,7 @@ class Client:
         """Call GetDatabaseBackupFromImageStore; params default to the seeded url, auth to a fresh session."""
         all_headers = dict(headers or {})
         if auth == NEW_SESSION:
-            all_headers["Authorization"] = f"OAuth {self.session()}"
+            all_headers["Authorization"] = f"OAuth {self.kept_session()}"
         elif auth is not None:
             all_headers["Authorization"] = auth
         query = [("url", SEEDED_IMAGE_STORE_URL)] if params is None else params
@@ -211,7 +250,10 @@ def deviant() -> Iterator[Callable[[str], Client]]:
         if name not in started:
             server = MockZStack([name])
             server.start()
-            started[name] = (server, Client(server))
+            c = Client(server)
+            # A live session from the start, so login-inventory-without-uuid behaves the same whatever runs first.
+            c.kept_session()
+            started[name] = (server, c)
         return started[name][1]
 
     yield get
@@ -612,6 +654,372 @@ def test_a_malformed_body_fails_even_a_get(client: Client) -> None:
     assert response.text.startswith("com.google.gson.stream.MalformedJsonException: ")
 
 
+# The Query APIs: the engine on its own (parsing as RestServer.handleQueryApi does, evaluation as the facade does).
+
+NO_OPERATOR = (
+    "Invalid query parameter. The '{}' in the parameter[q] doesn't contain any query operator. Valid query "
+    "operators are [[!=, >=, <=, !?=, !~=, ~=, ?=, =, >, <, is null, not null]]"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name=vm1", ("name", "=", "vm1")),
+        ("name!=vm1", ("name", "!=", "vm1")),
+        ("size>=10", ("size", ">=", "10")),
+        ("size<=10", ("size", "<=", "10")),
+        ("size>10", ("size", ">", "10")),
+        ("size<10", ("size", "<", "10")),
+        ("state?=Running,Stopped", ("state", "in", "Running,Stopped")),
+        ("state!?=Running", ("state", "not in", "Running")),
+        ("name~=vm%", ("name", "like", "vm%")),
+        ("name!~=vm%", ("name", "not like", "vm%")),
+        ("description is null", ("description", "is null", None)),
+        ("description not null", ("description", "is not null", None)),
+        # The first operator of the list that the text contains wins, wherever it sits.
+        ("name=a!=b", ("name=a", "!=", "b")),
+        ("name=is null", ("name", "=", "is null")),
+        # The name is trimmed, the value is not; adjacent separators are skipped.
+        (" name = x ", ("name", "=", " x ")),
+        ("name==x", ("name", "=", "x")),
+        ("name=", ("name", "=", "")),
+    ],
+)
+def test_query_condition_parsing(text: str, expected: tuple[str, str, str | None]) -> None:
+    assert engine.parse_condition(text) == engine.Condition(*expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name", NO_OPERATOR.format("name")),
+        ("", NO_OPERATOR.format("")),
+        ("=x", "Invalid query parameter. The '=x' in parameter[q] is not a key-value pair split by ="),
+        ("?=", "Invalid query parameter. The '?=' in parameter[q] is not a key-value pair split by in"),
+    ],
+)
+def test_query_condition_refusals(text: str, message: str) -> None:
+    with pytest.raises(engine.QueryRefusedError) as refused:
+        engine.parse_condition(text)
+    assert str(refused.value) == message
+
+
+def _spec(*pairs: tuple[str, str]) -> engine.QuerySpec:
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return engine.parse(grouped.items())
+
+
+@pytest.mark.parametrize(
+    ("pairs", "field", "expected"),
+    [
+        ((), "limit", 1000),
+        ((("limit", " 5 "),), "limit", 5),
+        ((("limit", "+5"),), "limit", 5),
+        ((("limit", "\u0665"),), "limit", 5),  # Integer.valueOf takes any Unicode decimal digit
+        ((("limit", "1"), ("limit", "abc")), "limit", 1),  # only the first value is read
+        ((("start", "3"),), "start", 3),
+        ((("count", "TRUE"),), "count", True),
+        ((("count", "yes"),), "count", False),
+        ((("replyWithCount", "true"),), "reply_with_count", True),
+        ((("sort", "-name"),), "sort_direction", "desc"),
+        ((("sort", "-name"),), "sort_by", "name"),
+        ((("sort", " name"),), "sort_direction", "asc"),  # sort=+name unencoded: the + arrives as a space
+        ((("sort", "+name"),), "sort_by", "name"),
+        ((("fields", "uuid, name,"),), "fields", ["uuid", "name"]),
+        ((("groupBy", "type"),), "group_by", "type"),
+        ((("q", "a=1"), ("q", "b=2"), ("", "c=3")), "conditions", [
+            engine.Condition("a", "=", "1"), engine.Condition("b", "=", "2"), engine.Condition("c", "=", "3")
+        ]),
+        ((("filterName", "x"), ("nonsense", "1")), "conditions", []),
+    ],
+)
+def test_query_parameters_parse_like_rest_server(pairs: tuple[tuple[str, str], ...], field: str, expected: Any) -> None:
+    assert getattr(_spec(*pairs), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        ((("limit", "abc"),), "Invalid query parameter. 'limit' must be an integer"),
+        ((("limit", "5.0"),), "Invalid query parameter. 'limit' must be an integer"),
+        ((("limit", "2147483648"),), "Invalid query parameter. 'limit' must be an integer"),
+        ((("start", "x"),), "Invalid query parameter. 'start' must be an integer"),
+        ((("fields", ","),), "Invalid query parameter. 'fields' contains zero field"),
+        ((("q", "name"),), NO_OPERATOR.format("name")),
+    ],
+)
+def test_query_parameter_refusals(pairs: tuple[tuple[str, str], ...], message: str) -> None:
+    with pytest.raises(engine.QueryRefusedError) as refused:
+        _spec(*pairs)
+    assert str(refused.value) == message
+
+
+KIND = family.Kind(
+    "things",
+    "org.example.ThingInventory",
+    {"uuid": "string", "name": "string", "size": "long", "createDate": "timestamp", "tags": "strings"},
+)
+THINGS: list[family.Record] = [
+    {"uuid": "a", "name": "alpha", "size": 9, "createDate": datetime(2020, 1, 1, 13, 0, 0), "tags": ["x"]},
+    {"uuid": "b", "name": "beta_1", "size": 100, "createDate": datetime(2021, 6, 1, 1, 0, 0), "tags": []},
+    {"uuid": "c", "name": None, "size": 50, "createDate": datetime(2019, 3, 3, 3, 3, 3), "tags": ["x", "y"]},
+    {"uuid": "d", "name": "Beta%2", "size": None, "createDate": None, "tags": ["y"]},
+]
+
+
+def _uuids(*conditions: str, **options: Any) -> list[str]:
+    spec = engine.QuerySpec(conditions=[c for c in map(engine.parse_condition, conditions) if c is not None])
+    for key, value in options.items():
+        setattr(spec, key, value)
+    return [str(item["uuid"]) for item in engine.run(spec, KIND, THINGS)["inventories"]]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("name=alpha", ["a"]),
+        # SQL NULL semantics: c has no name, so it matches neither name=alpha nor name!=alpha.
+        ("name!=alpha", ["b", "d"]),
+        ("name?=alpha, beta_1", ["a", "b"]),  # in-values are trimmed
+        ("name!?=alpha", ["b", "d"]),
+        ("name~=beta%", ["b"]),  # like is case-sensitive here, and % is a wildcard
+        ("name~=%\\%%", ["d"]),  # an escaped % is literal
+        ("name~=beta__", ["b"]),  # _ is one character
+        ("name!~=%t%", ["a"]),
+        ("name is null", ["c"]),
+        ("name not null", ["a", "b", "d"]),
+        # Numbers compare as numbers (9 < 50 < 100), not as text.
+        ("size>=50", ["b", "c"]),
+        ("size<50", ["a"]),
+        ("size>9", ["b", "c"]),
+        ("size<=9", ["a"]),
+        ("size=9.0", ["a"]),
+        ("size!=9", ["b", "c"]),
+        ("size?=9,100", ["a", "b"]),
+        # Dates compare as time, given as the API prints them or as SQL writes them.
+        ("createDate>Jan 1, 2020 1:00:00 PM", ["b"]),
+        ("createDate>=Jan 1, 2020 1:00:00 PM", ["a", "b"]),
+        ("createDate<2020-01-01 13:00:00", ["c"]),
+        ("createDate=Mar 3, 2019, 3:03:03\u202fAM", ["c"]),
+        ("createDate~=2021-%", ["b"]),
+        # A list field matches when one of its elements does.
+        ("tags=y", ["c", "d"]),
+        ("tags is null", ["b"]),
+    ],
+)
+def test_query_operators(condition: str, expected: list[str]) -> None:
+    assert _uuids(condition) == expected
+
+
+def test_query_conditions_are_anded() -> None:
+    assert _uuids("name not null", "size>20") == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("condition", "details"),
+    [
+        ("nope=1", "condition name[nope] is invalid, no such field on inventory class[org.example.ThingInventory]"),
+        (
+            "size=abc",
+            'failed to parse value[abc] of field[size] on org.example.ThingInventory, For input string: "abc"',
+        ),
+        (
+            "createDate=yesterday",
+            "failed to parse value[yesterday] of field[createDate] on org.example.ThingInventory as a timestamp",
+        ),
+    ],
+)
+def test_query_bad_conditions_fail_with_sys_1007(condition: str, details: str) -> None:
+    with pytest.raises(engine.QueryFailedError) as failed:
+        _uuids(condition)
+    assert (failed.value.code, failed.value.details) == ("SYS.1007", details)
+
+
+def test_query_paging_count_and_sort() -> None:
+    assert _uuids(limit=2) == ["a", "b"]
+    assert _uuids(limit=2, start=2) == ["c", "d"]
+    assert _uuids(start=4) == []
+    assert _uuids(limit=0) == []
+    # MySQL sorts NULLs first ascending, last descending.
+    assert _uuids(sort_by="size") == ["d", "a", "c", "b"]
+    assert _uuids(sort_by="size", sort_direction="desc") == ["b", "c", "a", "d"]
+    assert _uuids(sort_by="name", limit=2, start=1) == ["d", "a"]
+    count = engine.run(engine.QuerySpec(count=True, limit=1), KIND, THINGS)
+    assert count == {"total": 4}
+    with_count = engine.run(engine.QuerySpec(reply_with_count=True, limit=1), KIND, THINGS)
+    assert with_count["total"] == 4
+    assert len(with_count["inventories"]) == 1
+
+
+def test_query_fields_keep_only_the_named_keys() -> None:
+    result = engine.run(engine.QuerySpec(fields=["size", "uuid"]), KIND, THINGS)
+    assert result["inventories"][0] == {"uuid": "a", "size": 9}
+    with pytest.raises(engine.QueryFailedError, match=r"field\[tags\] is not a primitive of the inventory"):
+        engine.run(engine.QuerySpec(fields=["tags"]), KIND, THINGS)
+    with pytest.raises(engine.QueryFailedError, match=r"illegal sortBy\[tags\]"):
+        engine.run(engine.QuerySpec(sort_by="tags"), KIND, THINGS)
+
+
+def test_query_short_form_is_the_uuid_condition_alone() -> None:
+    assert engine.short_form("c") == engine.QuerySpec(conditions=[engine.Condition("uuid", "=", "c")])
+
+
+def test_query_nested_conditions_match_any_ref(client: Client) -> None:
+    body = client.query("database-backups", [("q", "backupStorageRefs.exportUrl not null"), ("fields", "name")]).json()
+    assert [item["name"] for item in body["inventories"]] == ["nightly-2024-03-01", "weekly-2024-w09"]
+
+
+# The Query APIs over HTTP.
+
+
+QUERY_PATHS = ["zones", "backup-storage", "database-backups"]
+
+
+@pytest.mark.parametrize("path", QUERY_PATHS)
+def test_query_lists_the_seeded_records_as_gson_writes_them(client: Client, path: str) -> None:
+    response = client.query(path)
+    assert response.status_code == 200
+    assert "Content-Type" not in response.headers
+    body = response.json()
+    assert sorted(body) == ["inventories", "schema"]
+    items = body["inventories"]
+    assert len(items) == {"zones": 3, "backup-storage": 3, "database-backups": 7}[path]
+    assert all(GSON_DATE.fullmatch(item["createDate"]) for item in items)
+    assert all(value is not None for item in items for value in item.values())
+    assert set(body["schema"]) >= {f"inventories[{index}]" for index in range(len(items))}
+
+
+def test_query_items_carry_the_documented_fields(client: Client) -> None:
+    zones = client.query("zones").json()["inventories"]
+    assert list(zones[0]) == ["uuid", "name", "description", "state", "type", "createDate", "lastOpDate"]
+    assert "description" not in zones[2]  # never set: Gson leaves the null out
+    storages = client.query("backup-storage").json()["inventories"]
+    assert sum(bs["type"] == "ImageStoreBackupStorage" for bs in storages) == 2
+    assert all(type(bs["totalCapacity"]) is int and isinstance(bs["attachedZoneUuids"], list) for bs in storages)
+    backups = client.query("database-backups").json()["inventories"]
+    assert backups[0]["name"] == "db-backup"
+    assert sum("description" not in backup for backup in backups) >= 2
+    refs = [ref for backup in backups for ref in backup["backupStorageRefs"]]
+    assert any("exportUrl" in ref for ref in refs)
+    assert all({"backupStorageUuid", "databaseBackupUuid", "installPath"} <= set(ref) for ref in refs)
+
+
+def test_query_count_answers_only_the_total(client: Client) -> None:
+    response = client.query("database-backups", [("count", "true"), ("q", "description is null")])
+    assert response.json() == {"total": 3, "schema": {}}
+
+
+@pytest.mark.parametrize("path", QUERY_PATHS)
+def test_query_short_form_ignores_other_parameters(client: Client, path: str) -> None:
+    first = client.query(path).json()["inventories"][1]
+    response = client.query(f"{path}/{first['uuid']}", [("limit", "abc"), ("q", "no operator")])
+    assert response.status_code == 200
+    assert response.json()["inventories"] == [first]
+    assert client.query(f"{path}/{UNKNOWN_SESSION}").json()["inventories"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "text"),
+    [
+        ([("limit", "abc")], "Invalid query parameter. 'limit' must be an integer"),
+        ([("start", "1.5")], "Invalid query parameter. 'start' must be an integer"),
+        ([("q", "name")], NO_OPERATOR.format("name")),
+    ],
+)
+def test_query_refusals_are_plain_400(client: Client, params: list[tuple[str, str]], text: str) -> None:
+    response = client.query("zones", params)
+    assert (response.status_code, response.text) == (400, text)
+    assert response.headers["Content-Type"] == "text/plain;charset=utf-8"
+
+
+def test_query_facade_failures_are_503(client: Client) -> None:
+    assert outcome(client.query("zones", [("q", "nope=1")])) == (503, "SYS.1007")
+    assert outcome(client.query("zones", [("fields", "nope")])) == (503, "SYS.1007")
+    assert outcome(client.query("zones", [("sort", "nope")])) == (503, "SYS.1000")
+
+
+@pytest.mark.parametrize(
+    ("auth", "params", "expected"),
+    [
+        (None, [], (400, "missing header 'Authorization'")),
+        ("Basic x", [], (400, "Authorization type must be 'OAuth'")),
+        (f"OAuth {UNKNOWN_SESSION}", [], (503, "ID.1001")),
+        # The query string is parsed before the session is looked at.
+        (f"OAuth {UNKNOWN_SESSION}", [("limit", "x")], (400, "Invalid query parameter. 'limit' must be an integer")),
+    ],
+)
+def test_query_authentication(client: Client, auth: str | None, params: list[tuple[str, str]], expected: Any) -> None:
+    assert outcome(client.query("zones", params, auth=auth)) == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "text"),
+    [
+        ("POST", 500, "No creational API found for the path[/zstack/v1/zones]"),
+        ("DELETE", 500, "No delete API found for the path[/zstack/v1/zones]"),
+        ("PUT", 500, ""),
+    ],
+)
+def test_query_paths_are_shared_with_write_apis(client: Client, method: str, status: int, text: str) -> None:
+    response = client.request(method, "/zstack/v1/zones")
+    assert (response.status_code, response.text) == (status, text)
+
+
+def test_the_store_is_mutable(mock: MockZStack, client: Client) -> None:
+    zone = {**mock.app.store.list(family.ZONE)[0], "uuid": "9" * 32, "name": "added"}
+    mock.app.store.put(family.ZONE, zone)
+    try:
+        assert _names(client.query(f"zones/{'9' * 32}")) == ["added"]
+    finally:
+        assert mock.app.store.remove(family.ZONE, "9" * 32) is not None
+    assert _names(client.query(f"zones/{'9' * 32}")) == []
+
+
+# GetBackupStorageCapacity.
+
+
+CAPACITIES = "backup-storage/capacities"
+
+
+def _capacity(c: Client, params: list[tuple[str, str]]) -> Any:
+    response = c.query(CAPACITIES, params)
+    return response.json() if response.status_code == 200 else outcome(response)
+
+
+def test_capacity_sums_the_chosen_backup_storage(client: Client) -> None:
+    storages = {bs["uuid"]: bs for bs in client.query("backup-storage").json()["inventories"]}
+    every = _capacity(client, [("all", "true")])
+    assert every == {
+        "totalCapacity": sum(bs["totalCapacity"] for bs in storages.values()),
+        "availableCapacity": sum(bs["availableCapacity"] for bs in storages.values()),
+        "success": True,
+    }
+    one = _capacity(client, [("backupStorageUuids", family.BS_CEPH), ("zoneUuids", family.ZONE_EAST)])
+    assert one["totalCapacity"] == storages[family.BS_CEPH]["totalCapacity"]  # the storage list wins over zones
+    by_zone = _capacity(client, [("zoneUuids", family.ZONE_EAST), ("zoneUuids", family.ZONE_TEST)])
+    # A join over zone refs: the storage attached to both zones counts twice, as ZStack's SQL does.
+    chosen = {family.ZONE_EAST, family.ZONE_TEST}
+    attached = [bs for bs in storages.values() for zone in bs["attachedZoneUuids"] if zone in chosen]
+    assert by_zone["totalCapacity"] == sum(bs["totalCapacity"] for bs in attached)
+    assert _capacity(client, [("zoneUuids", UNKNOWN_SESSION)])["totalCapacity"] == 0
+
+
+@pytest.mark.parametrize("params", [[], [("all", "false")], [("all", "yes")], [("zoneUuids.0", "")]])
+def test_capacity_without_a_choice_is_sys_1007(client: Client, params: list[tuple[str, str]]) -> None:
+    response = client.query(CAPACITIES, params)
+    if params == [("zoneUuids.0", "")]:
+        # An indexed key with an empty value is a one-element list [""]: a choice, of nothing.
+        assert response.json()["totalCapacity"] == 0
+        return
+    assert response.status_code == 503
+    assert response.json()["error"]["details"] == (
+        "zoneUuids, backupStorageUuids must have at least one be none-empty list, or all is set to true"
+    )
+
+
 # The server object.
 
 
@@ -707,11 +1115,35 @@ class Probe:
     deviant: object
 
 
+def _valid(c: Client, session: str) -> object:
+    body = body_of(c.request("GET", f"/zstack/v1/accounts/sessions/{session}/valid"))
+    return body.get("valid") if isinstance(body, dict) else body
+
+
 def _after_logout(c: Client) -> tuple[object, int]:
     session = c.session()
     c.request("DELETE", f"/zstack/v1/accounts/sessions/{session}")
-    valid = c.request("GET", f"/zstack/v1/accounts/sessions/{session}/valid").json()["valid"]
-    return valid, c.backups(auth=f"OAuth {session}").status_code
+    return _valid(c, session), c.backups(auth=f"OAuth {session}").status_code
+
+
+def _after_logout_valid(c: Client) -> object:
+    session = c.session()
+    c.request("DELETE", f"/zstack/v1/accounts/sessions/{session}")
+    return _valid(c, session)
+
+
+def _names(response: requests.Response) -> list[object]:
+    body = body_of(response)
+    items = body.get("inventories") if isinstance(body, dict) else None
+    return [item.get("name") for item in items] if isinstance(items, list) else [response.status_code]
+
+
+def _second_login_has_uuid(c: Client) -> bool:
+    c.kept_session()
+    return "uuid" in c.login().json()["inventory"]
+
+
+ZONE_NAMES = ["TestZone", "zone-east", "lab"]
 
 
 def _auth_statuses(c: Client) -> tuple[object, ...]:
@@ -744,7 +1176,13 @@ def _types(response: requests.Response, field: str = "size") -> list[str]:
 
 
 PROBES: dict[str, Probe] = {
-    "auth-ignored": Probe(lambda c: c.backups(auth=None).status_code, 400, 200),
+    # Every API that needs a session, not only the seed API.
+    "auth-ignored": Probe(
+        lambda c: [c.backups(auth=None).status_code, c.query("zones", auth=None).status_code,
+                   c.query("backup-storage/capacities", [("all", "true")], auth=None).status_code],
+        [400] * 3,
+        [200] * 3,
+    ),
     "auth-401": Probe(
         _auth_statuses,
         (400, "missing header 'Authorization'", 400, 503),
@@ -827,6 +1265,55 @@ PROBES: dict[str, Probe] = {
     "size-as-float": Probe(
         lambda c: _types(c.backups()) + _types(c.backups(), "virtualsize"), ["int"] * 6, ["float"] * 6
     ),
+    "query-limit-ignored": Probe(lambda c: len(_names(c.query("zones", [("limit", "2")]))), 2, 3),
+    "query-start-off-by-one": Probe(lambda c: _names(c.query("zones", [("start", "1")])), ZONE_NAMES[1:], ZONE_NAMES),
+    "query-count-wrong": Probe(lambda c: c.query("database-backups", [("count", "true")]).json()["total"], 7, 8),
+    "query-total-missing": Probe(
+        lambda c: "total" in c.query("zones", [("replyWithCount", "true")]).json(), True, False
+    ),
+    "query-q-ignored": Probe(lambda c: _names(c.query("zones", [("q", "name=lab")])), ["lab"], ZONE_NAMES),
+    "query-ne-as-eq": Probe(lambda c: _names(c.query("zones", [("q", "name!=lab")])), ZONE_NAMES[:2], ["lab"]),
+    "query-fields-ignored": Probe(
+        lambda c: list(c.query("zones", [("fields", "uuid,name")]).json()["inventories"][0]),
+        ["uuid", "name"],
+        ["uuid", "name", "description", "state", "type", "createDate", "lastOpDate"],
+    ),
+    "query-sort-reversed": Probe(
+        lambda c: _names(c.query("zones", [("sort", "+name")])), ["TestZone", "lab", "zone-east"],
+        ["zone-east", "lab", "TestZone"],
+    ),
+    "query-short-form-404": Probe(
+        lambda c: _names(c.query(f"zones/{family.ZONE_LAB}")),
+        ["lab"],
+        [404],
+    ),
+    "query-limit-non-integer-accepted": Probe(
+        lambda c: outcome(c.query("zones", [("limit", "abc")]))[0], 400, 200
+    ),
+    "query-condition-without-operator-accepted": Probe(
+        lambda c: outcome(c.query("zones", [("q", "name")]))[0], 400, 200
+    ),
+    "query-inventory-wrong-type": Probe(
+        lambda c: [type(z["createDate"]).__name__ for z in c.query("zones").json()["inventories"]],
+        ["str"] * 3,
+        ["int"] * 3,
+    ),
+    "capacity-as-string": Probe(
+        lambda c: type(c.query("backup-storage/capacities", [("all", "true")]).json()["totalCapacity"]).__name__,
+        "int",
+        "str",
+    ),
+    "validate-session-true-after-logout": Probe(_after_logout_valid, False, True),
+    "version-requires-auth": Probe(lambda c: c.request("PUT", VERSION, json={"getVersion": {}}).status_code, 200, 400),
+    "validate-requires-auth": Probe(
+        lambda c: c.request("GET", f"/zstack/v1/accounts/sessions/{UNKNOWN_SESSION}/valid").status_code, 200, 400
+    ),
+    "login-inventory-without-uuid": Probe(_second_login_has_uuid, True, False),
+    "login-missing-account-accepted": Probe(
+        lambda c: outcome(c.request("PUT", LOGIN, json={"logInByAccount": {"password": sha512("x")}})),
+        (503, "SYS.1007"),
+        (503, "ID.1000"),
+    ),
     "method-not-allowed": Probe(
         lambda c: [outcome(c.backups(method=m)) for m in ("POST", "PUT", "GET")],
         [(503, "SYS.1007"), (503, "SYS.1007"), (200, 3)],
@@ -839,6 +1326,14 @@ PROBES: dict[str, Probe] = {
 OVERLAPS: dict[str, set[str]] = {
     # Serving without auth also answers the other auth probes' missing-header and unknown-session requests.
     "auth-ignored": {"auth-401", "session-not-invalidated", "wrong-session-code", "unknown-session-400"},
+    # The two logout probes: a session that stays valid, and one ValidateSession calls valid, look alike in both.
+    "session-not-invalidated": {"validate-session-true-after-logout"},
+    "validate-session-true-after-logout": {"session-not-invalidated"},
+    # Both logout probes ask ValidateSession without Authorization, and each needs a second session.
+    "validate-requires-auth": {"session-not-invalidated", "validate-session-true-after-logout"},
+    "login-inventory-without-uuid": {"session-not-invalidated", "validate-session-true-after-logout"},
+    # A server ignoring q never parses it: != has no effect and an operator-less condition is no error.
+    "query-q-ignored": {"query-ne-as-eq", "query-condition-without-operator-accepted"},
     "auth-401": {"auth-ignored", "session-not-invalidated", "wrong-session-code", "unknown-session-400"},
     # These three each change how an unknown session is refused.
     "wrong-session-code": {"unknown-session-400"},
@@ -880,6 +1375,7 @@ OVERLAPS: dict[str, set[str]] = {
         "method-not-allowed",
         "missing-arg-as-session-error",
         "unknown-session-400",
+        "login-missing-account-accepted",
     },
     "error-missing-code": {
         "validation-skipped",
@@ -890,6 +1386,7 @@ OVERLAPS: dict[str, set[str]] = {
         "method-not-allowed",
         "missing-arg-as-session-error",
         "unknown-session-400",
+        "login-missing-account-accepted",
     },
 }
 

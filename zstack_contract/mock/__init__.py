@@ -1,7 +1,8 @@
 """An embedded mock ZStack management node, with switchable contract deviations.
 
-It serves the login, session, version and GetDatabaseBackupFromImageStore APIs the way the protocol
-notes describe the real REST server. Each catalogued deviation breaks the contract in exactly one
+It serves the login, session, version, GetDatabaseBackupFromImageStore and GetBackupStorageCapacity APIs and
+the three Query APIs (zones, backup storage, database backups, over one query engine) the way the protocol notes
+and ZStack's RestServer describe the real server. Each catalogued deviation breaks the contract in exactly one
 realistic way.
 """
 

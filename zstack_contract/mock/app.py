@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from zstack_contract.mock import jvm
+from zstack_contract.mock import jvm, query
 from zstack_contract.mock.data import (
     ACCOUNTS,
     DEFAULT_REGISTRY_PORT,
@@ -36,6 +36,7 @@ from zstack_contract.mock.data import (
     repository_host,
 )
 from zstack_contract.mock.deviations import DEVIATIONS
+from zstack_contract.mock.family import BACKUP_STORAGE, DATABASE_BACKUP, ZONE, Kind, Record, Store
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -159,6 +160,9 @@ class MockZStackApp:
         # behind a plausible-looking 500.
         self._errors: list[Exception] = []
         self._sessions: dict[str, _Session] = {}
+        # Sessions ended by LogOut, remembered only so validate-session-true-after-logout can misreport them.
+        self._logged_out: set[str] = set()
+        self.store = Store()
         self._lock = threading.Lock()
         self._served = 0
         self._routes: tuple[tuple[re.Pattern[str], Callable[..., Response]], ...] = (
@@ -166,7 +170,13 @@ class MockZStackApp:
             (re.compile(r"/v1/accounts/sessions/([^/]+)"), self._logout),
             (re.compile(r"/v1/accounts/sessions/([^/]+)/valid"), self._validate_session),
             (re.compile(r"/v1/management-nodes/actions"), self._management_node_actions),
+            # Exact paths first, as RestServer tries an exact key before its pattern matches.
             (re.compile(r"/v1/database-backups/image-store"), self._database_backups_from_image_store),
+            (re.compile(r"/v1/backup-storage/capacities"), self._backup_storage_capacity),
+            *(
+                (re.compile(rf"/v1/{kind.name}(?:/([^/]+))?"), self._query_handler(kind))
+                for kind in (ZONE, BACKUP_STORAGE, DATABASE_BACKUP)
+            ),
         )
 
     @property
@@ -350,7 +360,13 @@ class MockZStackApp:
         if self.deviates("session-not-invalidated"):
             return
         with self._lock:
-            self._sessions.pop(session_uuid, None)
+            if self._sessions.pop(session_uuid, None) is not None:
+                self._logged_out.add(session_uuid)
+
+    def _has_live_session(self, account: Account) -> bool:
+        now = _server_now()
+        with self._lock:
+            return any(s.account == account and now < s.expires for s in self._sessions.values())
 
     def _authorization(self, request: Request) -> str | None:
         """RestServer's header check for APIs that need a session. Returns the claimed session uuid.
@@ -419,27 +435,30 @@ class MockZStackApp:
         account_name = _string_param(params, "accountName")
         password = _string_param(params, "password")
         if account_name is None:
+            if self.deviates("login-missing-account-accepted"):
+                return self._api_error(error_code("ID.1000", "wrong account name or password"))
             return self._api_error(_mandatory("accountName"))
         if password is None:
             return self._api_error(_mandatory("password"))
         account = ACCOUNTS.get(account_name)
         if account is None or (password != account.password_sha512 and not self.deviates("login-any-password")):
             return self._api_error(error_code("ID.1000", "wrong account name or password"))
+        # The deviation spares an account's first live session, so a client can still sign in once.
+        drop_uuid = self.deviates("login-inventory-without-uuid") and self._has_live_session(account)
         session = self._open_session(account)
-        return self._json(
-            200,
-            {
-                "inventory": {
-                    "uuid": session.uuid,
-                    "accountUuid": account.uuid,
-                    "userUuid": account.uuid,
-                    # LogInByAccount sets AccountVO.class.getSimpleName() as the user type.
-                    "userType": "AccountVO",
-                    "expiredDate": jvm.gson_date(session.expires),
-                    "createDate": jvm.gson_date(session.created),
-                }
-            },
-        )
+        inventory: JsonObject = {
+            "uuid": session.uuid,
+            "accountUuid": account.uuid,
+            "userUuid": account.uuid,
+            # LogInByAccount sets AccountVO.class.getSimpleName() as the user type; the page leaves it out, and
+            # clients tolerate extra keys (protocol notes §2).
+            "userType": "AccountVO",
+            "expiredDate": jvm.gson_date(session.expires),
+            "createDate": jvm.gson_date(session.created),
+        }
+        if drop_uuid:
+            del inventory["uuid"]
+        return self._json(200, {"inventory": inventory})
 
     def _logout(self, request: Request, session_uuid: str) -> Response:
         # A single-API path: the method is never checked, so any mapped method logs out.
@@ -451,28 +470,24 @@ class MockZStackApp:
 
     def _validate_session(self, request: Request, session_uuid: str) -> Response:
         self._read_body(request)
+        if self.deviates("validate-requires-auth"):
+            self._authorization(request)
         if request.method in _QUERY_METHODS:
             self.query_fields(request, {"sessionUuid": str})
-        return self._json(200, {"valid": self._session_is_valid(session_uuid)})
+        valid = self._session_is_valid(session_uuid)
+        if self.deviates("validate-session-true-after-logout"):
+            with self._lock:
+                valid = valid or session_uuid in self._logged_out
+        return self._json(200, {"valid": valid})
 
     # Management node APIs: one path shared by several actions, so the method and body key choose.
 
     def _management_node_actions(self, request: Request) -> Response:
         body = self._read_body(request)
-        uri = request.path
-        if request.method == "POST":
-            return _text(500, f"No creational API found for the path[{uri}]")
-        if request.method == "GET":
-            return _text(500, f"No query API found for the path[{uri}]")
-        if request.method == "DELETE":
-            return _text(500, f"No delete API found for the path[{uri}]")
-        if request.method != "PUT":
-            return _text(405, f"The method[{request.method}] is not allowed for the path[{uri}]")
-        if body is None:
-            # body.containsKey on a null map: a NullPointerException, whose message is null.
-            return _text(500, "")
-        if "getVersion" not in body:
-            return _text(400, f"the body doesn't contain action mapping to the URL[{uri.removeprefix('/zstack')}]")
+        if request.method != "PUT" or body is None or "getVersion" not in body:
+            return _no_api_on_shared_path(request, body)
+        if self.deviates("version-requires-auth"):
+            self._authorization(request)
         self._object_param(body, "getVersion")
         return self._json(200, {"version": MANAGEMENT_NODE_VERSION, "success": True})
 
@@ -577,6 +592,166 @@ class MockZStackApp:
         if self.deviates("size-as-float"):
             return float(size)
         return size
+
+    # The Query APIs: one engine over the store (protocol notes §6).
+
+    def _query_handler(self, kind: Kind) -> Callable[[Request, str | None], Response]:
+        def handle(request: Request, uuid: str | None) -> Response:
+            return self._query(request, kind, uuid)
+
+        return handle
+
+    def _quirks(self) -> query.Quirks:
+        return query.Quirks(
+            limit_ignored=self.deviates("query-limit-ignored"),
+            start_one_based=self.deviates("query-start-off-by-one"),
+            count_plus_one=self.deviates("query-count-wrong"),
+            total_missing=self.deviates("query-total-missing"),
+            conditions_ignored=self.deviates("query-q-ignored"),
+            ne_as_eq=self.deviates("query-ne-as-eq"),
+            fields_ignored=self.deviates("query-fields-ignored"),
+            sort_reversed=self.deviates("query-sort-reversed"),
+            non_integer_limit_accepted=self.deviates("query-limit-non-integer-accepted"),
+            operatorless_condition_accepted=self.deviates("query-condition-without-operator-accepted"),
+        )
+
+    def _query(self, request: Request, kind: Kind, resource_uuid: str | None) -> Response:
+        if resource_uuid is not None and self.deviates("query-short-form-404"):
+            return _text(404, f"no api mapping to {request.path.removeprefix('/zstack')}")
+        body = self._read_body(request)
+        # The path is shared with the kind's create/delete/update APIs, so the method picks; only GET is served.
+        if request.method != "GET":
+            return _no_api_on_shared_path(request, body)
+        session_uuid = self._authorization(request)
+        quirks = self._quirks()
+        try:
+            spec = (
+                query.short_form(resource_uuid)
+                if resource_uuid is not None
+                else query.parse(request.args.lists(), quirks)
+            )
+        except query.QueryRefusedError as refused:
+            return _text(400, str(refused))
+        self._require_session(session_uuid)
+        try:
+            result = query.run(spec, kind, self.store.list(kind), quirks)
+        except query.QueryFailedError as failed:
+            return self._api_error(error_code(failed.code, failed.details))
+        payload: JsonObject = {}
+        schema: dict[str, str] = {}
+        if "inventories" in result:
+            items = [self._render(kind, record) for record in result["inventories"]]
+            payload["inventories"] = items
+            schema = _schema(kind, items)
+        if "total" in result:
+            payload["total"] = result["total"]
+        # Query replies always carry RestServer's "schema" map: the class of every org.zstack object in the reply.
+        payload["schema"] = schema
+        return self._json(200, payload)
+
+    def _render(self, kind: Kind, record: Record) -> JsonObject:
+        """A record as Gson writes the inventory: declaration order, nulls left out, dates in Gson's format."""
+        item: JsonObject = {}
+        for name, field_type in kind.fields.items():
+            value = record.get(name)
+            if value is None:
+                continue
+            if field_type == "timestamp" and isinstance(value, datetime):
+                if kind is ZONE and name == "createDate" and self.deviates("query-inventory-wrong-type"):
+                    item[name] = int(value.replace(tzinfo=UTC).timestamp()) * 1000
+                else:
+                    item[name] = jvm.gson_date(value)
+            elif field_type == "refs" and isinstance(value, list):
+                nested = kind.nested[name]
+                item[name] = [self._render(nested, ref) for ref in value if isinstance(ref, dict)]
+            else:
+                item[name] = value
+        return item
+
+    # GetBackupStorageCapacity.
+
+    def _backup_storage_capacity(self, request: Request) -> Response:
+        self._read_body(request)
+        session_uuid = self._authorization(request)
+        fields: dict[str, object] = {}
+        if request.method in _QUERY_METHODS:
+            fields = self.query_fields(request, {"all": _java_boolean}, _TAG_LISTS | _CAPACITY_LISTS)
+        self._require_session(session_uuid)
+        storage_uuids = _as_strings(fields.get("backupStorageUuids"))
+        zone_uuids = _as_strings(fields.get("zoneUuids"))
+        everything = fields.get("all") is True
+        if not storage_uuids and not zone_uuids and not everything:
+            # BackupStorageApiInterceptor, which runs after the session check.
+            return self._api_error(
+                error_code(
+                    "SYS.1007",
+                    "zoneUuids, backupStorageUuids must have at least one be none-empty list, or all is set to true",
+                )
+            )
+        storages = self.store.list(BACKUP_STORAGE)
+        if storage_uuids:
+            chosen = [bs for bs in storages if bs["uuid"] in storage_uuids]
+        elif everything:
+            chosen = storages
+        else:
+            # A join over the zone refs: a storage attached to two of the zones is added twice, as in the SQL.
+            chosen = [
+                bs
+                for bs in storages
+                for zone in _as_strings(bs.get("attachedZoneUuids"))
+                if zone in zone_uuids
+            ]
+        total = sum(_as_int(bs.get("totalCapacity")) for bs in chosen)
+        available = sum(_as_int(bs.get("availableCapacity")) for bs in chosen)
+        return self._json(
+            200,
+            {
+                "totalCapacity": str(total) if self.deviates("capacity-as-string") else total,
+                "availableCapacity": available,
+                "success": True,
+            },
+        )
+
+
+_CAPACITY_LISTS = frozenset({"zoneUuids", "backupStorageUuids"})
+
+
+def _java_boolean(text: str) -> bool:
+    # TypeUtils.stringToValue for a boolean field is Boolean.valueOf: anything but "true" is false.
+    return text.lower() == "true"
+
+
+def _as_int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _schema(kind: Kind, items: list[JsonObject]) -> dict[str, str]:
+    """JsonSchemaBuilder's map for a query reply: each item's path and inventory class, nested items included."""
+    schema: dict[str, str] = {}
+    for index, item in enumerate(items):
+        for name, nested in kind.nested.items():
+            refs = item.get(name)
+            for ref_index in range(len(refs) if isinstance(refs, list) else 0):
+                schema[f"inventories[{index}].{name}[{ref_index}]"] = nested.inventory_class
+        schema[f"inventories[{index}]"] = kind.inventory_class
+    return schema
+
+
+def _no_api_on_shared_path(request: Request, body: JsonObject | None) -> Response:
+    """RestServer.handleNonUniqueApi when no API on the path takes this method (or this PUT's action key)."""
+    uri = request.path
+    if request.method == "POST":
+        return _text(500, f"No creational API found for the path[{uri}]")
+    if request.method == "GET":
+        return _text(500, f"No query API found for the path[{uri}]")
+    if request.method == "DELETE":
+        return _text(500, f"No delete API found for the path[{uri}]")
+    if request.method != "PUT":
+        return _text(405, f"The method[{request.method}] is not allowed for the path[{uri}]")
+    if body is None:
+        # body.containsKey on a null map: a NullPointerException, whose message is null.
+        return _text(500, "")
+    return _text(400, f"the body doesn't contain action mapping to the URL[{uri.removeprefix('/zstack')}]")
 
 
 def _only_one_value(key: str) -> str:

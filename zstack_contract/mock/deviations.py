@@ -224,6 +224,119 @@ _CATALOGUE = (
         "tolerated",
         "example",
     ),
+    # The Query APIs (QueryZone, QueryBackupStorage, QueryDatabaseBackup) and their shared engine.
+    Deviation(
+        "query-limit-ignored",
+        "the Query APIs ignore limit and return every match: a client paging with limit=N gets the whole table",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-start-off-by-one",
+        "the Query APIs read start as a 1-based position (start=N skips N-1 records), so consecutive pages overlap",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-count-wrong",
+        "total (count=true and replyWithCount=true) is one more than the number of matches: deleted rows are counted",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-total-missing",
+        "replyWithCount=true answers the inventories without total (count=true still works)",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-q-ignored",
+        "the Query APIs ignore every q condition and list all records",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-ne-as-eq",
+        "the q operator != behaves like =, so f!=v returns the records with f=v instead of the complement",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-fields-ignored",
+        "fields=a,b is ignored: items carry every field instead of only the named ones",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-sort-reversed",
+        "sort runs the wrong way: sort=+f is descending and sort=-f ascending",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-short-form-404",
+        "the short form GET /<resources>/{uuid} is not mapped: 404 plain text instead of the one-item listing",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-limit-non-integer-accepted",
+        "a non-integer limit (limit=abc) is ignored and answered 200 with the default page instead of 400 plain text",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-condition-without-operator-accepted",
+        "a q condition without an operator (q=name) is silently dropped and answered 200 instead of 400 plain text",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "query-inventory-wrong-type",
+        "QueryZone's createDate is an integer of epoch milliseconds instead of a Gson date string",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "capacity-as-string",
+        'GetBackupStorageCapacity\'s totalCapacity is a JSON string ("4398046511104") instead of an integer',
+        "must",
+        "example",
+    ),
+    # The session and version APIs.
+    Deviation(
+        "validate-session-true-after-logout",
+        "ValidateSession answers true for a logged-out session (which no API accepts any more)",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "version-requires-auth",
+        "GetVersion needs an Authorization header: 400 plain text without one, so a client cannot read the version "
+        "before it logs in",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "validate-requires-auth",
+        "ValidateSession needs an Authorization header: 400 plain text without one",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "login-inventory-without-uuid",
+        "the login inventory leaves out uuid when the account already has a live session (the first login is "
+        "conforming, so a client can still sign in once)",
+        "must",
+        "example",
+    ),
+    Deviation(
+        "login-missing-account-accepted",
+        "a login without accountName is answered 503 ID.1000 (wrong credentials) instead of SYS.1007 (invalid "
+        "argument)",
+        "must",
+        "example",
+    ),
 )
 
 DEVIATIONS: dict[str, Deviation] = {deviation.name: deviation for deviation in _CATALOGUE}
