@@ -383,12 +383,14 @@ class ZStackClient:
         headers: Mapping[str, str] | None = None,
         json_body: Any = None,
         raw_body: str | None = None,
+        path_secrets: Mapping[str, Secret] | None = None,
     ) -> Exchange:
         """Send one request. ``query`` is a list of pairs so repeated and indexed keys go out as written.
 
-        ``headers`` are extra, non-secret headers; authorization comes only from ``auth``.
+        ``headers`` are extra, non-secret headers; authorization comes only from ``auth``. ``path_secrets`` maps
+        placeholders in ``path`` (e.g. ``{sessionUuid}``) to secrets filled in here, so no caller's frame holds them.
         """
-        return self._send(method, path, query, auth, headers, json_body, raw_body, {})[0]
+        return self._send(method, path, query, auth, headers, json_body, raw_body, dict(path_secrets or {}))[0]
 
     def _send(
         self,
@@ -526,6 +528,19 @@ class ZStackClient:
             "PUT", LOGIN_PATH, (), Auth.NONE, None, body, None, {PASSWORD_HASH_PLACEHOLDER: hashed}
         )
         return self._session_from_login(exchange, answer, account)
+
+    def login_exchange(self, account: str, password: Secret) -> tuple[Exchange, Secret | None]:
+        """Log in and keep the answer as evidence: the masked exchange, and the session when it carries a usable
+        one (a 32-hex uuid), else None. For the tests that judge login itself; :meth:`login` is for using it."""
+        hashed = Secret(sha512_hex(password.reveal()))
+        body = {"logInByAccount": {"accountName": account, "password": PASSWORD_HASH_PLACEHOLDER}}
+        exchange, answer = self._send(
+            "PUT", LOGIN_PATH, (), Auth.NONE, None, body, None, {PASSWORD_HASH_PLACEHOLDER: hashed}
+        )
+        try:
+            return exchange, self._session_from_login(exchange, answer, account)
+        except LoginRejectedError:
+            return exchange, None
 
     def _session_from_login(self, exchange: Exchange, answer: _Answer, account: str) -> Secret:
         """The session from the raw answer: the masked exchange hides a session the client already knows."""

@@ -34,7 +34,11 @@ def verdict_class(verdict: str) -> str:
 
 
 def summary_html(
-    summary: Summary, fixed: Iterable[BaselineEntry], strict: bool, doc_findings: Iterable[Finding] = ()
+    summary: Summary,
+    fixed: Iterable[BaselineEntry],
+    strict: bool,
+    doc_findings: Iterable[Finding] = (),
+    version: str | None = None,
 ) -> str:
     return render(
         "conformance_summary.html.j2",
@@ -44,6 +48,7 @@ def summary_html(
         strict=strict,
         family_titles=FAMILY_TITLES,
         doc_findings=list(doc_findings),
+        version=version,
     )
 
 
@@ -89,7 +94,8 @@ class HtmlReportHooks:
         fixed = self.config.stash.get(FIXED, [])
         # Documentation findings are records, not tests, so no result row shows them: list them under the verdict.
         docs = [f for r in self.config.stash[RESULTS].records if r.family == DOC_FAMILY for f in r.findings]
-        prefix.append(summary_html(self.run_summary(), fixed, self.config.stash[SETTINGS].strict, docs))
+        version = self.config.stash[RESULTS].meta.get("version")
+        prefix.append(summary_html(self.run_summary(), fixed, self.config.stash[SETTINGS].strict, docs, version))
         # Called at session finish, right before the page is written: the environment is complete by now.
         if self._report is not None:
             environment = self._report.data.get("environment")

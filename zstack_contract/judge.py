@@ -16,7 +16,7 @@ from zstack_contract.results import CheckRecord
 from zstack_contract.secret import mask_text
 from zstack_contract.settings import Settings
 from zstack_contract.stash import BASELINE, EXAMPLES, FAILURE, HALT, PENDING, RECORD, SETTINGS, STOPPED, TARGET
-from zstack_contract.summary import NOT_RUN, Halt
+from zstack_contract.summary import NOT_RUN, NOT_SERVED_RULE, Halt
 from zstack_contract.target import Target, TargetError
 from zstack_contract.verdict import Status, Verdict, decide, headline, render
 
@@ -25,7 +25,7 @@ TARGET_ERRORS: tuple[type[BaseException], ...] = (TargetUnreachableError, Target
 SESSION_RULE = "request.authenticated"
 # Gating rules whose failure does not depend on the generated input: the API is missing, the body cannot be
 # judged at all, the session was refused.
-INPUT_INDEPENDENT = frozenset({"api.not-served", "response.unjudgeable", SESSION_RULE})
+INPUT_INDEPENDENT = frozenset({NOT_SERVED_RULE, "response.unjudgeable", SESSION_RULE})
 SESSION_DEAD = "the run's session was invalidated during the run (a dead session is not a server conformance result)"
 SESSION_ALIVE = "the session is still valid (ValidateSession)"
 SESSION_UNKNOWN = "whether the session is still valid could not be told (ValidateSession gave no answer)"
@@ -44,6 +44,8 @@ FAMILY_OF_MODULE = {
     "test_examples": "examples",
     "test_generated": "generated",
     "test_list_encodings": "parameters",
+    "test_sessions": "sessions",
+    "test_query": "query",
 }
 
 
@@ -70,6 +72,7 @@ class Judge:
         rule: str = "",
     ) -> Verdict:
         findings = self._recheck_session(list(findings))
+        self._note_not_served(api, findings)
         exchanges = list(exchanges)
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         evidence = "\n".join(ex.describe() for ex in exchanges)
@@ -97,6 +100,7 @@ class Judge:
     ) -> None:
         """For generated examples: raise on gating findings (so hypothesis shrinks), keep the rest for the end."""
         findings = self._recheck_session(list(findings))
+        self._note_not_served(api, findings)
         self.item.stash[EXAMPLES] = self.item.stash.get(EXAMPLES, 0) + 1
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         pending = self.item.stash.setdefault(PENDING, {})
@@ -127,6 +131,10 @@ class Judge:
                 self.item.stash[STOPPED] = True
                 raise StopGenerating(record.message)
             pytest.fail(record.message, pytrace=False)
+
+    def _note_not_served(self, api: ApiContract, findings: list[Finding]) -> None:
+        if self.target is not None and any(f.rule == NOT_SERVED_RULE for f in findings):
+            self.target.not_served.setdefault(api.name, self.item.nodeid)
 
     def _recheck_session(self, findings: list[Finding]) -> list[Finding]:
         """A refused valid session is either the server's fault or a dead session: ask the node which.
@@ -293,7 +301,9 @@ def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
 def record_without_judge(item: pytest.Item, report: pytest.TestReport) -> CheckRecord:
     """A test that ended before its judge (skip, setup error, crash) still counts, under its API and family."""
     callspec = getattr(item, "callspec", None)
-    api = callspec.params.get("api") if callspec is not None else None
+    # The API parameter goes by the test's name for it (api, query_api, no_auth_api).
+    params = callspec.params.values() if callspec is not None else ()
+    api = next((value for value in params if isinstance(value, ApiContract)), None)
     module = getattr(getattr(item, "module", None), "__name__", "").rsplit(".", 1)[-1]
     outcome = "skipped" if report.skipped else ("failed" if report.failed else "passed")
     return CheckRecord(

@@ -15,9 +15,17 @@ import pytest
 
 from zstack_contract import __version__
 from zstack_contract.baseline import Baseline, BaselineError
-from zstack_contract.cases import RequestCase, auth_cases, list_parameter, parameter_cases, positive_values
+from zstack_contract.cases import (
+    PositiveValues,
+    RequestCase,
+    auth_cases,
+    list_parameter,
+    parameter_cases,
+    positive_values,
+)
 from zstack_contract.contract import ApiContract, ContractLoadError, load_catalog
 from zstack_contract.doccheck import doc_records
+from zstack_contract.exercise import READ_METHODS, auth_required, no_auth_apis, not_exercised_records, read_apis
 from zstack_contract.generation import GENERATED_MARK, OpenApiLoadError, load_openapi
 from zstack_contract.judge import (
     Judge,
@@ -174,7 +182,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         },
         # The page's own inconsistencies are facts of the catalogue, not outcomes of a test against the server.
-        records=doc_records(catalog),
+        # So are the APIs a read-only run leaves alone: listed once each, with the reason, never a test outcome.
+        records=doc_records(catalog) + not_exercised_records(catalog),
     )
     if writes_reports:
         assert settings.report_dir is not None
@@ -299,7 +308,10 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
             except OpenApiLoadError as exc:
                 raise pytest.UsageError(str(exc)) from None
         # Explicit settings under schemathesis' decorator: schemathesis then takes them over the project config.
-        test = schema.parametrize()(suite_hypothesis_settings(config.stash[SETTINGS])(func))
+        # Only what a read-only run may send: the operations of read APIs (state-changing ones are reported as
+        # not exercised, never generated for).
+        readable = schema.include(method=list(READ_METHODS))
+        test = readable.parametrize()(suite_hypothesis_settings(config.stash[SETTINGS])(func))
         setattr(test, GENERATED_MARK, "built")
         setattr(module, name, test)
 
@@ -390,10 +402,12 @@ def _metadata_version(config: pytest.Config, target: Target) -> None:
         config.stash[metadata_key]["ZStack version"] = target.version or "unknown (GetVersion not answered)"
 
 
-def _cases_for(config: pytest.Config, build: Callable[..., list[RequestCase]]) -> list[Any]:
+def _cases_for(
+    config: pytest.Config, build: Callable[..., list[RequestCase]], apis: list[ApiContract]
+) -> list[Any]:
     settings = config.stash[SETTINGS]
     params = []
-    for api in config.stash[CATALOG]:
+    for api in apis:
         positive = positive_values(api, positive_defaults(settings))
         for case in build(api, positive):
             params.append(pytest.param(api, case, id=f"{api.name}-{case.id}"))
@@ -401,24 +415,36 @@ def _cases_for(config: pytest.Config, build: Callable[..., list[RequestCase]]) -
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests name what they check (``api``, ``param_case``, ``auth_case``); the schema folder says what to check."""
+    """Tests name what they check (``api``, ``param_case``, ``auth_case``); the schema folder says what to check.
+
+    A test that talks to the node runs on read APIs only (see :mod:`zstack_contract.exercise`); a static one
+    (no ``zstack`` fixture) on the whole catalogue.
+    """
     config = metafunc.config
+    catalog = config.stash[CATALOG]
+    reads = read_apis(catalog)
     if "param_case" in metafunc.fixturenames:
-        metafunc.parametrize(("api", "param_case"), _cases_for(config, parameter_cases))
+        metafunc.parametrize(("api", "param_case"), _cases_for(config, parameter_cases, reads))
     elif "auth_case" in metafunc.fixturenames:
-        metafunc.parametrize(("api", "auth_case"), _cases_for(config, auth_cases))
+        guarded = [api for api in reads if auth_required(api)]
+        metafunc.parametrize(("api", "auth_case"), _cases_for(config, auth_cases, guarded))
     elif "list_param" in metafunc.fixturenames:
-        pairs = [(api, p.name) for api in config.stash[CATALOG] for p in api.spec.parameters if list_parameter(api, p)]
+        # A Query API's list-like parameters (q, fields) are the Query engine's, not message lists (test_query.py).
+        lists = [api for api in reads if not api.is_query]
+        pairs = [(api, p.name) for api in lists for p in api.spec.parameters if list_parameter(api, p)]
         metafunc.parametrize(("api", "list_param"), pairs, ids=[f"{api.name}-{name}" for api, name in pairs])
     elif "query_api" in metafunc.fixturenames:
-        queries = [api for api in config.stash[CATALOG] if api.is_query]
+        queries = [api for api in catalog if api.is_query]
         metafunc.parametrize("query_api", queries, ids=[api.name for api in queries])
+    elif "no_auth_api" in metafunc.fixturenames:
+        free = no_auth_apis(catalog)
+        metafunc.parametrize("no_auth_api", free, ids=[api.name for api in free])
     elif "api" in metafunc.fixturenames:
-        catalog = config.stash[CATALOG]
-        metafunc.parametrize("api", catalog, ids=[api.name for api in catalog])
+        apis = reads if "zstack" in metafunc.fixturenames else catalog
+        metafunc.parametrize("api", apis, ids=[api.name for api in apis])
 
 
-def positive_or_skip(api: ApiContract, settings: Settings) -> dict[str, str]:
+def positive_or_skip(api: ApiContract, settings: Settings) -> PositiveValues:
     """Values for a call that should succeed, or a skip that says which option supplies them."""
     positive = positive_values(api, positive_defaults(settings))
     if positive.missing:
@@ -427,14 +453,7 @@ def positive_or_skip(api: ApiContract, settings: Settings) -> dict[str, str]:
             for name in positive.missing
         )
         pytest.skip(f"{api.name}: no value for required parameter(s) {', '.join(positive.missing)}; pass {flags}")
-    skip_unless_read_only(api)
-    return dict(positive.values)
-
-
-def skip_unless_read_only(api: ApiContract) -> None:
-    """The suite only reads: an API whose method may change state is skipped, saying so."""
-    if not api.is_read_only:
-        pytest.skip(f"{api.name} is {api.spec.method}: the suite never calls APIs that may change state")
+    return positive
 
 
 @pytest.fixture

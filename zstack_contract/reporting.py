@@ -27,7 +27,17 @@ from zstack_contract.stash import (
     TARGET,
     TRAFFIC,
 )
-from zstack_contract.summary import INTERRUPTED, NOT_RUN, Halt, Summary, one_line, summarize
+from zstack_contract.summary import (
+    INTERRUPTED,
+    NOT_EXERCISED,
+    NOT_RUN,
+    Halt,
+    Summary,
+    not_exercised_lines,
+    not_served_lines,
+    one_line,
+    summarize,
+)
 from zstack_contract.target import Target
 
 NO_AUTHENTICATED_ANSWER = (
@@ -75,7 +85,7 @@ def _add_traffic(counters: dict[str, Any], requests_sent: int, authenticated_suc
 
 def run_summary(config: pytest.Config) -> Summary:
     """The one summary of this run, halt included: what every report (terminal, HTML, JSON) shows."""
-    return summarize(config.stash[RESULTS].records, halt=config.stash.get(HALT, None))
+    return summarize(config.stash[RESULTS].records, halt=config.stash.get(HALT, None), of_run=True)
 
 
 def write_not_run(report_dir: Path, halt: Halt) -> None:
@@ -165,6 +175,8 @@ class ReportingPlugin:
         summary = run_summary(config)
         results.meta["verdict"] = summary.verdict
         results.meta["reason"] = summary.reason
+        results.meta["notExercised"] = summary.not_exercised
+        results.meta["notServed"] = summary.not_served
         results.meta["version"] = counters["version"]
         results.meta["requestsSent"] = counters["requestsSent"]
         results.meta["authenticatedSuccesses"] = counters["authenticatedSuccesses"]
@@ -180,7 +192,20 @@ class ReportingPlugin:
         config = self.config
         settings = config.stash[SETTINGS]
         terminalreporter.write_sep("=", "zstack-contract conformance")
-        terminalreporter.write_line(one_line(run_summary(config)))
+        summary = run_summary(config)
+        terminalreporter.write_line(one_line(summary))
+        version = _live_counters(config)["version"]
+        if version:
+            terminalreporter.write_line(f"ZStack version (GetVersion): {version}")
+        for line in not_served_lines(summary):
+            terminalreporter.write_line(line)
+        lines = not_exercised_lines(summary)
+        if lines:
+            terminalreporter.write_line(
+                f"{len(lines)} APIs not exercised (read-only run: never sent, not counted in the score):"
+            )
+            for line in lines:
+                terminalreporter.write_line(f"  {line}")
         for entry in config.stash[FIXED]:
             terminalreporter.write_line(f"fixed since the baseline: {entry.key}")
         if settings.update_baseline and settings.baseline is not None and HALT not in config.stash:
@@ -237,7 +262,7 @@ def settle_baseline(config: pytest.Config) -> None:
     settings = config.stash[SETTINGS]
     records = config.stash[RESULTS].records
     seen = {f.key for r in records for f in r.findings}
-    ran = {(r.api, r.case) for r in records if r.outcome != "skipped"}
+    ran = {(r.api, r.case) for r in records if r.outcome not in ("skipped", NOT_EXERCISED)}
     baseline = config.stash[LOADED_BASELINE]
     config.stash[FIXED] = baseline.fixed(seen, ran)
     if settings.update_baseline and settings.baseline is not None:

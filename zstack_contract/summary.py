@@ -7,14 +7,19 @@ from dataclasses import dataclass, field
 
 from zstack_contract.results import CheckRecord
 
-FAMILIES = ("parameters", "auth", "shape", "examples", "generated", "docs")
+NOT_SERVED_RULE = "api.not-served"
+NOT_SERVED_FAMILY = "not-served"  # where a missing API is counted, once, in the per-API table
+FAMILIES = ("parameters", "auth", "shape", "query", "sessions", "examples", "generated", "docs")
 FAMILY_TITLES = {
     "parameters": "parameters",
     "auth": "auth",
     "shape": "response shape",
+    "query": "Query API",
+    "sessions": "sessions and version",
     "examples": "documented examples",
     "generated": "generated (property-based)",
     "docs": "documentation consistency",
+    NOT_SERVED_FAMILY: "NOT SERVED by the target",
 }
 
 
@@ -53,6 +58,10 @@ class Tally:
 
 NOT_RUN = "NOT RUN"
 INTERRUPTED = "INTERRUPTED"
+# A run in which no contract check ran (collect-only, a selection that matched nothing, every test skipped)
+# has seen nothing of the server: it is never CONFORMING.
+NO_CHECK_RAN = "no contract check ran (--collect-only, no test selected, or every test skipped): nothing was judged"
+NOT_EXERCISED = "not-exercised"  # the outcome of an API a read-only run leaves alone (zstack_contract.exercise)
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,11 @@ class Summary:
     total: Tally
     skipped: int
     halt: Halt | None = None
+    # APIs a read-only run did not send, each with the reason: neither passed nor failed.
+    not_exercised: dict[str, str] = field(default_factory=dict)
+    # APIs the target does not serve, each with what it answered: one must-broken check per API, however many
+    # tests ran into it.
+    not_served: dict[str, str] = field(default_factory=dict)
 
     @property
     def reason(self) -> str:
@@ -94,11 +108,25 @@ class Summary:
         return "CONFORMING"
 
 
-def summarize(records: Iterable[CheckRecord], *, halt: Halt | None = None) -> Summary:
+def summarize(records: Iterable[CheckRecord], *, halt: Halt | None = None, of_run: bool = False) -> Summary:
+    """The summary of ``records``; ``of_run``: they are a whole run's, so no check at all means NOT RUN."""
     by: dict[tuple[str, str], Tally] = {}
     total = Tally()
     skipped = 0
+    not_exercised: dict[str, str] = {}
+    not_served: dict[str, str] = {}
     for record in records:
+        if record.outcome == NOT_EXERCISED:
+            not_exercised[record.api] = record.message
+            continue
+        missing = next((f for f in record.findings if f.rule == NOT_SERVED_RULE), None)
+        if missing is not None:
+            # The API is missing: one entry, whichever tests found it (and under xdist, each worker may).
+            if record.api not in not_served:
+                not_served[record.api] = missing.actual
+                total.add(record)
+                by.setdefault((record.api, NOT_SERVED_FAMILY), Tally()).add(record)
+            continue
         if record.outcome == "skipped" or not record.api:
             skipped += record.outcome == "skipped"
             continue
@@ -107,11 +135,25 @@ def summarize(records: Iterable[CheckRecord], *, halt: Halt | None = None) -> Su
             total.add(record)
         by.setdefault((record.api, record.family), Tally()).add(record)
     ordered = dict(sorted(by.items(), key=lambda kv: (kv[0][0], _family_order(kv[0][1]))))
-    return Summary(ordered, total, skipped, halt)
+    if of_run and halt is None and not total.checks:
+        halt = Halt(NOT_RUN, NO_CHECK_RAN)
+    return Summary(
+        ordered, total, skipped, halt, dict(sorted(not_exercised.items())), dict(sorted(not_served.items()))
+    )
 
 
 def _family_order(family: str) -> int:
     return FAMILIES.index(family) if family in FAMILIES else len(FAMILIES)
+
+
+def not_served_lines(summary: Summary) -> list[str]:
+    """One line per API the target does not serve (a must failure, counted once per API)."""
+    return [f"{api}: not served by the target ({answer})" for api, answer in summary.not_served.items()]
+
+
+def not_exercised_lines(summary: Summary) -> list[str]:
+    """One line per API the run left alone, with the reason (never counted as a pass or a failure)."""
+    return [f"{api}: {reason}" for api, reason in summary.not_exercised.items()]
 
 
 def one_line(summary: Summary) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from zstack_contract.client import (
@@ -30,6 +31,10 @@ class Target:
     account: str | None = None
     password: Secret | None = field(default=None, repr=False)
     owned_sessions: list[Secret] = field(default_factory=list, repr=False)
+    _probe: Secret | None = field(default=None, repr=False)
+    # APIs this process found not served (404 'no api mapping'), each with the test that found it: later tests
+    # of the API are not sent, so the API is reported once, as not served.
+    not_served: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -59,6 +64,32 @@ class Target:
             raise TargetError(_login_advice(exc)) from None
         self.owned_sessions.append(uuid)
         return uuid
+
+    def login_exchange(self) -> tuple[Exchange, Secret | None]:
+        """Log in once more and keep the answer (for the tests of login itself); the session, when there is one,
+        is the suite's own and is logged out at the end."""
+        if self.account is None or self.password is None:
+            raise TargetError("needs --zstack-account/--zstack-password to log in")
+        exchange, session = self.client.login_exchange(self.account, self.password)
+        if session is not None:
+            self.owned_sessions.append(session)
+        return exchange, session
+
+    def probe_session(self) -> Secret:
+        """A session to put where an API reads one (ValidateSession's path): one of the suite's own, opened once
+        and logged out at the end; the run's session when the suite cannot log in (it is only read, never ended)."""
+        if self._probe is None and self.can_login:
+            # No second session (a login answer without a usable uuid): the run's own session is read instead.
+            with contextlib.suppress(TargetError):
+                self._probe = self.new_session()
+        if self._probe is None:
+            if self.client.session is not None:
+                self._probe = self.client.session
+            else:
+                raise TargetError(
+                    "no session to fill a session parameter with: pass --zstack-account and --zstack-password"
+                )
+        return self._probe
 
     def session_is_valid(self) -> bool | None:
         """Whether the run's session is still valid (ValidateSession); None when the node cannot tell.

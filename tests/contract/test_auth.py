@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
-from zstack_contract import expectations as table
-from zstack_contract.cases import RequestCase
-from zstack_contract.checks import check_exchange, finding
-from zstack_contract.client import LOGIN_PATH, Auth, LoginRejectedError, sha512_hex
+from zstack_contract.cases import RequestCase, positive_values
+from zstack_contract.checks import check_exchange
+from zstack_contract.client import Auth
 from zstack_contract.contract import ApiContract
+from zstack_contract.exercise import own_session, send
 from zstack_contract.judge import Judge
 from zstack_contract.secret import Secret
-from zstack_contract.stash import CATALOG
-from zstack_contract.target import Target, TargetError
+from zstack_contract.settings import Settings
+from zstack_contract.target import Target, positive_defaults
 
 
 def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
@@ -25,20 +23,7 @@ def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
     if case.auth == "unknown-session":
         return Auth.UNKNOWN_SESSION
     if case.auth == "logged-out":
-        if not zstack.can_login:
-            pytest.skip(
-                "needs --zstack-account/--zstack-password: the suite logs out a session of its own, "
-                "never the one given with --zstack-session"
-            )
-        try:
-            session = zstack.new_session()
-        except (LoginRejectedError, TargetError) as exc:
-            # Not a finding: the case could not be set up, and the message says why.
-            pytest.fail(
-                f"cannot run session-after-logout: logging in a second session of the suite's own failed ({exc}). "
-                "The run's first login worked, so the node may cap concurrent sessions or the account changed",
-                pytrace=False,
-            )
+        session = own_session(zstack)
         logout = zstack.client.logout(session)
         if logout.status != 200:
             pytest.fail(
@@ -51,40 +36,10 @@ def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
 
 
 def test_request_without_valid_session_refused(
-    api: ApiContract, auth_case: RequestCase, zstack: Target, judge: Judge
+    api: ApiContract, auth_case: RequestCase, zstack: Target, zstack_settings: Settings, judge: Judge
 ) -> None:
-    exchange = zstack.client.send(api.spec.method, api.spec.path, query=auth_case.query, auth=_auth(auth_case, zstack))
+    path_values = positive_values(api, positive_defaults(zstack_settings)).path
+    exchange = send(zstack, api, query=auth_case.query, path_values=path_values, auth=_auth(auth_case, zstack))
     findings = check_exchange(api, f"auth:{auth_case.id}", exchange, auth_case.expectation)
     judge(api, "auth", auth_case.id, findings, [exchange], rule=f"auth.{auth_case.id}")
 
-
-def test_login_with_wrong_password_refused(zstack: Target, judge: Judge, pytestconfig: pytest.Config) -> None:
-    # Login is a sibling API, not a documented page; any page's error schema describes its failure envelope.
-    api = pytestconfig.stash[CATALOG][0]
-    if zstack.account is None:
-        pytest.skip("needs --zstack-account to try a wrong password for it")
-    wrong = sha512_hex(f"zstack-contract-wrong-{uuid.uuid4().hex}")
-    exchange = zstack.client.send(
-        "PUT",
-        LOGIN_PATH,
-        auth=Auth.NONE,
-        json_body={"logInByAccount": {"accountName": zstack.account, "password": wrong}},
-    )
-    findings = [
-        f
-        for f in check_exchange(api, "auth:wrong-password", exchange, table.wrong_credentials())
-        if not f.rule.startswith("response.") or f.rule == "response.unjudgeable"
-    ]  # the login reply is not this API's response
-    is_json, body = exchange.parsed
-    if is_json and isinstance(body, dict) and "inventory" in body:
-        findings.append(
-            finding(
-                api.name,
-                "auth:wrong-password",
-                "request.refused",
-                "$.inventory",
-                "no session inventory",
-                "a session was issued",
-            )
-        )
-    judge(api, "auth", "wrong-password", findings, [exchange], rule="auth.wrong-password")

@@ -14,8 +14,8 @@ from zstack_contract.checks import check_exchange
 from zstack_contract.client import Auth
 from zstack_contract.contract import ApiContract
 from zstack_contract.doccheck import EXAMPLE_CASE, example_must_findings
+from zstack_contract.exercise import send
 from zstack_contract.judge import Judge
-from zstack_contract.pytest_plugin import skip_unless_read_only
 from zstack_contract.settings import Settings
 from zstack_contract.target import Target, positive_defaults
 
@@ -30,15 +30,18 @@ def test_documented_request_replayed(api: ApiContract, zstack: Target, zstack_se
         f"{api.name}: the curl example calls {curl.method} {curl.path}, the page documents "
         f"{api.spec.method} {api.spec.path}"
     )
-    skip_unless_read_only(api)
     positive = positive_values(api, positive_defaults(zstack_settings))
     query, dropped = documented_request_query(curl, positive)
-    missing = [p.name for p in api.spec.parameters if p.required and p.name not in dict(query)]
+    sent = dict(query)
+    missing = [p.name for p in api.spec.parameters if p.required and p.location == "query" and p.name not in sent]
+    missing += list(positive.missing)
     if missing:
-        pytest.skip(f"{api.name}: the example's placeholder(s) {', '.join(missing)} need a value: pass --zstack-param")
+        names = ", ".join(dict.fromkeys(missing))
+        pytest.skip(f"{api.name}: the example's placeholder(s) {names} need a value: pass --zstack-param")
     # The example's 'Authorization: OAuth {sessionUuid}' becomes the run's session (built by the client only).
     auth = Auth.SESSION if "Authorization" in curl.headers else Auth.NONE
-    exchange = zstack.client.send(curl.method, curl.path, query=query, auth=auth, headers=curl.headers)
+    # The example's path placeholders ({sessionUuid}, ...) are filled as for every call of the API.
+    exchange = send(zstack, api, query=query, path_values=positive.path, auth=auth, headers=curl.headers)
     left_out = ", ".join(dropped) or "none"
     expectation = table.valid_request(f"the page's curl example (placeholders left out: {left_out})")
     judge(

@@ -22,6 +22,7 @@ from zstack_contract import expectations as table
 from zstack_contract.checks import check_exchange, finding
 from zstack_contract.client import Exchange
 from zstack_contract.contract import ApiContract
+from zstack_contract.exercise import send
 from zstack_contract.findings import Finding, excerpt
 from zstack_contract.judge import Judge
 from zstack_contract.pytest_plugin import positive_or_skip
@@ -83,14 +84,13 @@ def list_encoding_findings(
 def test_list_encodings_agree(
     api: ApiContract, list_param: str, zstack: Target, zstack_settings: Settings, judge: Judge, values: list[str]
 ) -> None:
-    base = tuple(positive_or_skip(api, zstack_settings).items())
+    positive = positive_or_skip(api, zstack_settings)
+    base, path = positive.query(), positive.path
     repeated_query = (*base, *((list_param, v) for v in values))
-    first = zstack.client.send(api.spec.method, api.spec.path, query=repeated_query)
-    second = zstack.client.send(api.spec.method, api.spec.path, query=repeated_query)
-    indexed = zstack.client.send(
-        api.spec.method,
-        api.spec.path,
-        query=(*base, *((f"{list_param}.{i}", v) for i, v in enumerate(values))),
+    first = send(zstack, api, query=repeated_query, path_values=path)
+    second = send(zstack, api, query=repeated_query, path_values=path)
+    indexed = send(
+        zstack, api, query=(*base, *((f"{list_param}.{i}", v) for i, v in enumerate(values))), path_values=path
     )
     case = f"list-encodings-{list_param}"
     findings = list_encoding_findings(api, case, first, second, indexed)
