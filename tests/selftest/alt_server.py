@@ -364,8 +364,8 @@ class _Api:
     fields: Mapping[str, _Field]
     run: _Runner
     needs_session: bool = True
-    # A Query API: the REST layer parses its query string itself, into conditions and paging.
-    lister: Resource | None = None
+    # A Query API names the resource it lists; the REST layer parses its query string itself.
+    lister: str | None = None
 
     def all_fields(self) -> dict[str, _Field]:
         return {**self.fields, **_INHERITED_FIELDS}
@@ -458,11 +458,8 @@ def _run_query(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValu
     raise AssertionError("Query APIs are answered by the query engine, never run as plain APIs")
 
 
-_RESOURCES: Final = alt_inventory.resources(_gson_date)
-
-
 def _query_api(message_class: str, resource: str) -> _Api:
-    return _Api(message_class, "", {}, _run_query, lister=_RESOURCES[resource])
+    return _Api(message_class, "", {}, _run_query, lister=resource)
 
 
 _QUERY_ZONE: Final = _query_api("org.zstack.header.zone.APIQueryZoneMsg", "zones")
@@ -746,8 +743,9 @@ class _Request:
 
 
 class _ZStackApp:
-    def __init__(self) -> None:
+    def __init__(self, *, sparse: bool = False) -> None:
         self.sessions = _SessionStore(lambda: datetime.now().astimezone())
+        self.resources = alt_inventory.resources(_gson_date, sparse=sparse)
 
     def handle(self, request: _Request) -> _Reply:
         try:
@@ -788,7 +786,7 @@ class _ZStackApp:
         credential = _read_credential(request.headers, now) if api.needs_session else None
         if api.lister is not None:
             assert credential is not None
-            return self._query(api.lister, credential, target.query, path_vars.get("uuid"))
+            return self._query(self.resources[api.lister], credential, target.query, path_vars.get("uuid"))
         fields = api.all_fields()
         params = (
             _params_from_body(api, body)
@@ -988,9 +986,11 @@ class _AltHTTPServer(ThreadingHTTPServer):
 class AltZStackServer:
     """A ZStack-compatible REST server on a background thread, bound to 127.0.0.1 and port 0 by default."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, sparse: bool = False) -> None:
+        """``sparse`` leaves out the descriptions never set, as Gson does (see alt_inventory)."""
         self._host = host
         self._port = port
+        self._sparse = sparse
         self._httpd: _AltHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -1003,7 +1003,7 @@ class AltZStackServer:
     def start(self) -> None:
         if self._httpd is not None:
             raise RuntimeError("AltZStackServer is already running")
-        httpd = _AltHTTPServer((self._host, self._port), _ZStackApp())
+        httpd = _AltHTTPServer((self._host, self._port), _ZStackApp(sparse=self._sparse))
         # A short poll interval only bounds how long shutdown() waits; it is not a sleep.
         thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="alt-zstack-server", daemon=True
@@ -1033,8 +1033,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the independent ZStack-compatible REST API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--sparse", action="store_true", help="leave out descriptions never set, as Gson does")
     args = parser.parse_args(argv)
-    with AltZStackServer(str(args.host), int(args.port)) as server:
+    with AltZStackServer(str(args.host), int(args.port), sparse=bool(args.sparse)) as server:
         print(f"alt ZStack server listening on {server.url}{_CONTEXT_PATH}/v1", flush=True)
         # Background launches inherit an ignored SIGINT and CI stops jobs with SIGTERM; both must
         # end the wait so the context manager can close the socket cleanly.

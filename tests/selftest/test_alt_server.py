@@ -37,7 +37,8 @@ Expect = tuple[int, str]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[AltZStackServer]:
-    with AltZStackServer() as running:
+    # Sparse, as a real server: descriptions never set are left out, so NULL semantics can be seen.
+    with AltZStackServer(sparse=True) as running:
         yield running
 
 
@@ -377,6 +378,25 @@ def test_query_lists_every_row_with_nulls_left_out(
     assert all(re.fullmatch(r"[0-9a-f]{32}", item["uuid"]) for item in inventories)
     assert "null" not in response.text  # Gson omits nulls rather than writing them
     assert payload["schema"]["inventories[0]"].startswith("org.zstack.header.")
+
+
+@pytest.mark.parametrize("path", [ZONES, BACKUP_STORAGE, DATABASE_BACKUPS])
+def test_only_sparse_servers_leave_out_descriptions_never_set(
+    http: requests.Session, server: AltZStackServer, auth: dict[str, str], path: str
+) -> None:
+    undescribed = query(http, server, auth, path, [("q", "description is null")]).json()["inventories"]
+    assert len(undescribed) == 1
+    assert undescribed[0]["uuid"] in alt_inventory.NEVER_DESCRIBED
+    assert "description" not in undescribed[0]
+    with AltZStackServer() as dense:
+        described = http.put(
+            f"{dense.url}/zstack/v1/accounts/login",
+            json={"logInByAccount": {"accountName": "admin", "password": PASSWORD_SHA512}},
+            timeout=TIMEOUT,
+        )
+        headers = {"Authorization": f"OAuth {described.json()['inventory']['uuid']}"}
+        listing = query(http, dense, headers, path, []).json()["inventories"]
+    assert all("description" in item for item in listing)
 
 
 def test_query_inventories_keep_their_json_types(
