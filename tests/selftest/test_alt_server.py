@@ -6,10 +6,12 @@ wire-level freedoms it uses (U+202F dates, float sizes) are asserted on the raw 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Final
 
 import pytest
@@ -655,3 +657,20 @@ def test_login_without_account_name_is_an_invalid_argument(http: requests.Sessio
 )
 def test_condition_split_follows_commons_lang(text: str, separator: str, parts: list[str]) -> None:
     assert _split_by_whole_separator(text, separator, 2) == parts
+
+
+def test_alt_modules_share_no_code_with_the_suite() -> None:
+    """The server is only a second opinion if it was not built from the suite's own code or schemas."""
+    here = Path(__file__).parent
+    for module in ("alt_server.py", "alt_query.py", "alt_inventory.py"):
+        source = (here / module).read_text(encoding="utf-8")
+        imported = {
+            alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
+        assert not [name for name in imported if name.startswith("zstack_contract")], module
+        assert not [name for name in imported if name.startswith("tests.") and ".alt_" not in name], module
+        assert "schemas/" not in source, module
+        assert "openapi.json" not in source, module
