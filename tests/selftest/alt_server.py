@@ -1,8 +1,9 @@
 """An independent ZStack-compatible REST server, used as a second target for the contract suite.
 
-It is written only from the protocol notes and the published API page, on the standard library's
-HTTP server, and it deliberately uses freedoms the contract leaves open (newer-JDK date rendering,
-float sizes, an extra ``success`` key, ``causes`` sometimes absent, no Content-Type on plain-text
+It is written only from the protocol notes and the published API pages, on the standard library's
+HTTP server; its Query engine and resources live in alt_query and alt_inventory. It deliberately
+uses freedoms the contract leaves open (newer-JDK date rendering, float sizes, an extra ``success``
+key, ``causes`` sometimes absent, a ``schema`` map in Query replies, no Content-Type on plain-text
 errors). A test that passes against both this server and the project's own mock therefore checks
 the documented contract rather than one implementation's accidents.
 """
@@ -25,13 +26,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tests.selftest import alt_inventory
+from tests.selftest.alt_query import QueryFailedError, QueryRefusedError, Resource, answer, parse_query
 
 __all__ = ["AltZStackServer", "main"]
 
 JsonValue: TypeAlias = "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
-_Param: TypeAlias = "str | int | list[str] | dict[str, str]"
+_Param: TypeAlias = "str | int | bool | list[str] | dict[str, str]"
 
 _CONTEXT_PATH: Final = "/zstack"
 _JSON_CONTENT_TYPE: Final = "application/json;charset=UTF-8"
@@ -51,6 +55,7 @@ _VERSION: Final = "5.1.8"
 _DESCRIPTIONS: Final[Mapping[str, str]] = {
     "ID.1000": "Unable to authenticate a user",
     "ID.1001": "The session is invalid, either wrong session id or the session has been expired",
+    "SYS.1000": "An internal error happened in system",
     "SYS.1006": "An operation failed",
     "SYS.1007": "One or more API argument is invalid",
     "SYS.1016": "Cannot do an IO operation (e.g. network IO error, file IO error)",
@@ -314,7 +319,7 @@ def _hostname(url: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Field:
-    kind: Literal["string", "int", "list", "map"] = "string"
+    kind: Literal["string", "int", "bool", "list", "map"] = "string"
     required: bool = False
     allow_empty: bool = True
     bounds: tuple[int, int] | None = None
@@ -340,6 +345,14 @@ class _Invocation:
         assert isinstance(value, int)
         return value
 
+    def texts(self, name: str) -> list[str]:
+        value = self.params.get(name, [])
+        assert isinstance(value, list)
+        return value
+
+    def flag(self, name: str) -> bool:
+        return self.params.get(name) is True
+
 
 _Runner: TypeAlias = "Callable[[_SessionStore, _Invocation], dict[str, JsonValue]]"
 
@@ -351,6 +364,8 @@ class _Api:
     fields: Mapping[str, _Field]
     run: _Runner
     needs_session: bool = True
+    # A Query API names the resource it lists; the REST layer parses its query string itself.
+    lister: str | None = None
 
     def all_fields(self) -> dict[str, _Field]:
         return {**self.fields, **_INHERITED_FIELDS}
@@ -427,6 +442,38 @@ def _run_get_backups(sessions: _SessionStore, call: _Invocation) -> dict[str, Js
     return {"infos": [image.to_json() for image in images], "success": True}
 
 
+def _run_get_capacity(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValue]:
+    backup_storage, zones, every = call.texts("backupStorageUuids"), call.texts("zoneUuids"), call.flag("all")
+    # The backup storage API interceptor refuses a request that names nothing to add up.
+    if not backup_storage and not zones and not every:
+        raise _invalid_argument(
+            "zoneUuids, backupStorageUuids must have at least one be none-empty list, or all is set to true"
+        )
+    total, available = alt_inventory.capacity(backup_storage, zones, every)
+    # fieldsTo={"all"}: the inherited success flag comes along.
+    return {"totalCapacity": total, "availableCapacity": available, "success": True}
+
+
+def _run_query(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValue]:
+    raise AssertionError("Query APIs are answered by the query engine, never run as plain APIs")
+
+
+def _query_api(message_class: str, resource: str) -> _Api:
+    return _Api(message_class, "", {}, _run_query, lister=resource)
+
+
+_QUERY_ZONE: Final = _query_api("org.zstack.header.zone.APIQueryZoneMsg", "zones")
+_QUERY_BACKUP_STORAGE: Final = _query_api("org.zstack.header.storage.backup.APIQueryBackupStorageMsg", "backup-storage")
+_QUERY_DATABASE_BACKUP: Final = _query_api(
+    "org.zstack.header.storage.database.backup.APIQueryDatabaseBackupMsg", "database-backups"
+)
+_GET_CAPACITY: Final = _Api(
+    "org.zstack.header.storage.backup.APIGetBackupStorageCapacityMsg",
+    "",
+    {"zoneUuids": _Field("list"), "backupStorageUuids": _Field("list"), "all": _Field("bool")},
+    _run_get_capacity,
+)
+
 _LOGIN: Final = _Api(
     "org.zstack.header.identity.APILogInByAccountMsg",
     "logInByAccount",
@@ -477,7 +524,14 @@ _ROUTES: Final = (
     _Route(re.compile(r"/v1/accounts/sessions/(?P<sessionUuid>[^/]+)/valid"), single=_VALIDATE_SESSION),
     _Route(re.compile(r"/v1/accounts/sessions/(?P<sessionUuid>[^/]+)"), delete=_LOGOUT),
     _Route(re.compile(r"/v1/management-nodes/actions"), actions={"getVersion": _GET_VERSION}),
+    # Exact paths come before the {uuid} patterns that would also match them, as the real lookup
+    # tries an exact key before any pattern.
     _Route(re.compile(r"/v1/database-backups/image-store"), single=_GET_BACKUPS),
+    _Route(re.compile(r"/v1/backup-storage/capacities"), single=_GET_CAPACITY),
+    # Each Query API shares its paths with the resource's create/delete APIs, which are not served.
+    _Route(re.compile(r"/v1/zones(?:/(?P<uuid>[^/]+))?"), query=_QUERY_ZONE),
+    _Route(re.compile(r"/v1/backup-storage(?:/(?P<uuid>[^/]+))?"), query=_QUERY_BACKUP_STORAGE),
+    _Route(re.compile(r"/v1/database-backups(?:/(?P<uuid>[^/]+))?"), query=_QUERY_DATABASE_BACKUP),
 )
 _JOB_PATH: Final = re.compile(r"/v1/api-jobs/[^/]+")
 
@@ -531,7 +585,12 @@ def _params_from_query(fields: Mapping[str, _Field], query: str) -> dict[str, _P
             values = plain[name]
             if len(values) > 1:
                 raise _duplicate_parameter(name)
-            params[name] = _java_int(values[0]) if spec.kind == "int" else values[0]
+            if spec.kind == "int":
+                params[name] = _java_int(values[0])
+            elif spec.kind == "bool":
+                params[name] = values[0].lower() == "true"  # Boolean.valueOf: anything else is false
+            else:
+                params[name] = values[0]
     return params
 
 
@@ -564,6 +623,17 @@ def _coerce_body_value(name: str, spec: _Field, value: object) -> _Param:
             raise _AbortError(_text(500, f"java.lang.NumberFormatException: Expected an int but was {value}"))
         shown = value if isinstance(value, str) else json.dumps(value)
         raise _AbortError(_text(400, f"[{name}] field is excepted an int or long, but was [{shown}]."))
+    if spec.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value in ("true", "false"):
+            return value == "true"
+        shown = value if isinstance(value, str) else json.dumps(value)
+        raise _AbortError(
+            _text(
+                400, f"Invalid value for boolean field [{name}], [{shown}] is not a valid boolean string[true, false]."
+            )
+        )
     if spec.kind == "list":
         if not isinstance(value, list):
             raise _gson_type_failure("BEGIN_ARRAY", value)
@@ -673,8 +743,9 @@ class _Request:
 
 
 class _ZStackApp:
-    def __init__(self) -> None:
+    def __init__(self, *, sparse: bool = False) -> None:
         self.sessions = _SessionStore(lambda: datetime.now().astimezone())
+        self.resources = alt_inventory.resources(_gson_date, sparse=sparse)
 
     def handle(self, request: _Request) -> _Reply:
         try:
@@ -713,6 +784,9 @@ class _ZStackApp:
         # (400/500) come before the session check (503 ID.1001), which precedes validation.
         now = datetime.now(UTC)
         credential = _read_credential(request.headers, now) if api.needs_session else None
+        if api.lister is not None:
+            assert credential is not None
+            return self._query(self.resources[api.lister], credential, target.query, path_vars.get("uuid"))
         fields = api.all_fields()
         params = (
             _params_from_body(api, body)
@@ -727,12 +801,25 @@ class _ZStackApp:
         _validate(api, params)
         return _json(200, api.run(self.sessions, _Invocation(params, session)))
 
+    def _query(self, resource: Resource, credential: _Credential, query: str, uuid_var: _Param | None) -> _Reply:
+        # The REST layer parses q/limit/start/fields (plain-text 400s) before the session is checked.
+        try:
+            spec = parse_query(parse_qsl(query, keep_blank_values=True), None if uuid_var is None else str(uuid_var))
+        except QueryRefusedError as refused:
+            raise _AbortError(_text(refused.status, refused.message)) from refused
+        self._authenticate(credential)
+        try:
+            reply = answer(resource, spec)
+        except QueryFailedError as failed:
+            raise _api_failure(failed.code, failed.details) from failed
+        return _json(200, cast(JsonValue, reply))
+
     @staticmethod
     def _route(api_path: str) -> tuple[_Route, dict[str, _Param]]:
         for route in _ROUTES:
             match = route.pattern.fullmatch(api_path)
             if match is not None:
-                return route, {name: unquote(value) for name, value in match.groupdict().items()}
+                return route, {name: unquote(value) for name, value in match.groupdict().items() if value is not None}
         raise _AbortError(_text(404, f"no api mapping to {api_path}"))
 
     def _authenticate(self, credential: _Credential) -> _Session:
@@ -899,9 +986,11 @@ class _AltHTTPServer(ThreadingHTTPServer):
 class AltZStackServer:
     """A ZStack-compatible REST server on a background thread, bound to 127.0.0.1 and port 0 by default."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, sparse: bool = False) -> None:
+        """``sparse`` leaves out the descriptions never set, as Gson does (see alt_inventory)."""
         self._host = host
         self._port = port
+        self._sparse = sparse
         self._httpd: _AltHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -914,7 +1003,7 @@ class AltZStackServer:
     def start(self) -> None:
         if self._httpd is not None:
             raise RuntimeError("AltZStackServer is already running")
-        httpd = _AltHTTPServer((self._host, self._port), _ZStackApp())
+        httpd = _AltHTTPServer((self._host, self._port), _ZStackApp(sparse=self._sparse))
         # A short poll interval only bounds how long shutdown() waits; it is not a sleep.
         thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="alt-zstack-server", daemon=True
@@ -944,8 +1033,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the independent ZStack-compatible REST API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--sparse", action="store_true", help="leave out descriptions never set, as Gson does")
     args = parser.parse_args(argv)
-    with AltZStackServer(str(args.host), int(args.port)) as server:
+    with AltZStackServer(str(args.host), int(args.port), sparse=bool(args.sparse)) as server:
         print(f"alt ZStack server listening on {server.url}{_CONTEXT_PATH}/v1", flush=True)
         # Background launches inherit an ignored SIGINT and CI stops jobs with SIGTERM; both must
         # end the wait so the context manager can close the socket cleanly.

@@ -6,15 +6,19 @@ wire-level freedoms it uses (U+202F dates, float sizes) are asserted on the raw 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Final
 
 import pytest
 import requests
 
+from tests.selftest import alt_inventory
+from tests.selftest.alt_query import _split_by_whole_separator
 from tests.selftest.alt_server import AltZStackServer, _AbortError, _java_int
 from tests.selftest.jvm_vectors import JvmVector, vector_params
 
@@ -35,7 +39,8 @@ Expect = tuple[int, str]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[AltZStackServer]:
-    with AltZStackServer() as running:
+    # Sparse, as a real server: descriptions never set are left out, so NULL semantics can be seen.
+    with AltZStackServer(sparse=True) as running:
         yield running
 
 
@@ -329,3 +334,343 @@ def test_query_numbers_parse_like_the_jvm(vector: JvmVector) -> None:
         with pytest.raises(_AbortError) as refused:
             _java_int(vector.input)
         assert refused.value.reply.status == 500
+
+
+# ---------------------------------------------------------------------------------------------
+# The read-only family: Query APIs, GetBackupStorageCapacity and the session APIs without auth
+
+ZONES: Final = "/zstack/v1/zones"
+BACKUP_STORAGE: Final = "/zstack/v1/backup-storage"
+DATABASE_BACKUPS: Final = "/zstack/v1/database-backups"
+CAPACITIES: Final = "/zstack/v1/backup-storage/capacities"
+ALL_ZONES: Final = frozenset({"zone-hz-a", "Zone-HZ-B", "bj-edge", "lab"})
+ZONE_C: Final = str(alt_inventory.ZONES[2]["uuid"])
+BS_CEPH: Final = str(alt_inventory.BACKUP_STORAGE[1]["uuid"])
+OPERATORS: Final = "[[!=, >=, <=, !?=, !~=, ~=, ?=, =, >, <, is null, not null]]"
+
+
+def query(
+    http: requests.Session, server: AltZStackServer, auth: dict[str, str], path: str, params: list[tuple[str, str]]
+) -> requests.Response:
+    return http.get(f"{server.url}{path}", params=params, headers=auth, timeout=TIMEOUT)
+
+
+def names(response: requests.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["name"] for item in response.json()["inventories"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "rows"),
+    [
+        pytest.param(ZONES, alt_inventory.ZONES, id="zones"),
+        pytest.param(BACKUP_STORAGE, alt_inventory.BACKUP_STORAGE, id="backup-storage"),
+        pytest.param(DATABASE_BACKUPS, alt_inventory.DATABASE_BACKUPS, id="database-backups"),
+    ],
+)
+def test_query_lists_every_row_with_nulls_left_out(
+    http: requests.Session, server: AltZStackServer, auth: dict[str, str], path: str, rows: Sequence[object]
+) -> None:
+    response = query(http, server, auth, path, [])
+    assert response.status_code == 200
+    payload = response.json()
+    assert set(payload) == {"inventories", "schema"}  # no total unless asked for
+    inventories = payload["inventories"]
+    assert len(inventories) == len(rows)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", item["uuid"]) for item in inventories)
+    assert "null" not in response.text  # Gson omits nulls rather than writing them
+    assert payload["schema"]["inventories[0]"].startswith("org.zstack.header.")
+
+
+@pytest.mark.parametrize("path", [ZONES, BACKUP_STORAGE, DATABASE_BACKUPS])
+def test_only_sparse_servers_leave_out_descriptions_never_set(
+    http: requests.Session, server: AltZStackServer, auth: dict[str, str], path: str
+) -> None:
+    undescribed = query(http, server, auth, path, [("q", "description is null")]).json()["inventories"]
+    assert len(undescribed) == 1
+    assert undescribed[0]["uuid"] in alt_inventory.NEVER_DESCRIBED
+    assert "description" not in undescribed[0]
+    with AltZStackServer() as dense:
+        described = http.put(
+            f"{dense.url}/zstack/v1/accounts/login",
+            json={"logInByAccount": {"accountName": "admin", "password": PASSWORD_SHA512}},
+            timeout=TIMEOUT,
+        )
+        headers = {"Authorization": f"OAuth {described.json()['inventory']['uuid']}"}
+        listing = query(http, dense, headers, path, []).json()["inventories"]
+    assert all("description" in item for item in listing)
+
+
+def test_query_inventories_keep_their_json_types(
+    http: requests.Session, server: AltZStackServer, auth: dict[str, str]
+) -> None:
+    storage = query(http, server, auth, BACKUP_STORAGE, [("q", "name=imagestore-main")]).json()["inventories"][0]
+    assert storage["totalCapacity"] == 10995116277760  # beyond 32 bits, as a JSON integer
+    assert isinstance(storage["totalCapacity"], int)
+    assert storage["attachedZoneUuids"] == [alt_inventory.ZONES[0]["uuid"], alt_inventory.ZONES[1]["uuid"]]
+    assert storage["createDate"] == "Mar 7, 2023, 10:01:17\u202fAM"
+    unattached = query(http, server, auth, BACKUP_STORAGE, [("q", "name=sftp-old")]).json()["inventories"][0]
+    assert unattached["attachedZoneUuids"] == []
+    backup = query(http, server, auth, DATABASE_BACKUPS, [("q", "name=Before-Upgrade")]).json()["inventories"][0]
+    assert [set(ref) for ref in backup["backupStorageRefs"]] == [
+        {"databaseBackupUuid", "backupStorageUuid", "installPath", "exportUrl", "status", "createDate", "lastOpDate"},
+        {"databaseBackupUuid", "backupStorageUuid", "installPath", "status", "createDate", "lastOpDate"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "conditions", "expected"),
+    [
+        pytest.param(ZONES, ["name=lab"], {"lab"}, id="eq"),
+        pytest.param(ZONES, ["name=ZONE-hz-b"], {"Zone-HZ-B"}, id="eq-collates-case"),
+        pytest.param(ZONES, ["name=lab  "], {"lab"}, id="eq-pads-trailing-space"),
+        pytest.param(ZONES, ["name= lab"], set(), id="value-not-trimmed"),
+        pytest.param(ZONES, ["description="], {"lab"}, id="eq-empty-is-not-null"),
+        pytest.param(ZONES, ["state!=Enabled"], {"bj-edge"}, id="ne"),
+        pytest.param(ZONES, ["description!=Beijing edge site"], {"zone-hz-a", "lab"}, id="ne-skips-null"),
+        pytest.param(BACKUP_STORAGE, ["totalCapacity>53687091200"], {"imagestore-main"}, id="gt"),
+        pytest.param(BACKUP_STORAGE, ["totalCapacity<53687091200"], {"sftp-old"}, id="lt"),
+        pytest.param(BACKUP_STORAGE, ["totalCapacity>=53687091200"], {"imagestore-main", "Ceph-Backup"}, id="ge"),
+        pytest.param(BACKUP_STORAGE, ["availableCapacity<=0"], {"Ceph-Backup"}, id="le"),
+        pytest.param(BACKUP_STORAGE, ["totalCapacity>5e10"], {"imagestore-main", "Ceph-Backup"}, id="gt-numeric"),
+        pytest.param(ZONES, ["name?=lab,bj-edge"], {"lab", "bj-edge"}, id="in"),
+        pytest.param(ZONES, ["name!?=lab,bj-edge"], {"zone-hz-a", "Zone-HZ-B"}, id="not-in"),
+        pytest.param(ZONES, ["description!?=nothing"], {"zone-hz-a", "bj-edge", "lab"}, id="not-in-skips-null"),
+        pytest.param(ZONES, ["name~=zone%"], {"zone-hz-a", "Zone-HZ-B"}, id="like"),
+        pytest.param(ZONES, ["name~=la_"], {"lab"}, id="like-underscore"),
+        pytest.param(ZONES, ["name!~=%-%"], {"lab"}, id="not-like"),
+        pytest.param(ZONES, ["description is null"], {"Zone-HZ-B"}, id="is-null"),
+        pytest.param(ZONES, ["description not null"], {"zone-hz-a", "bj-edge", "lab"}, id="not-null"),
+        pytest.param(ZONES, ["createDate>2023-12-01 00:00:00"], {"lab"}, id="date-gt"),
+        pytest.param(ZONES, ["createDate<2023-03-07"], set(), id="date-lt-day"),
+        pytest.param(ZONES, ["createDate>Nov 14, 2017 10:20:57 PM"], set(), id="date-unreadable-is-null"),
+        pytest.param(BACKUP_STORAGE, [f"attachedZoneUuids={ZONE_C}"], {"Ceph-Backup"}, id="list-any"),
+        pytest.param(BACKUP_STORAGE, ["attachedZoneUuids is null"], {"sftp-old"}, id="list-empty-is-null"),
+        pytest.param(
+            DATABASE_BACKUPS, [f"backupStorageRefs.backupStorageUuid={BS_CEPH}"], {"Before-Upgrade"}, id="nested"
+        ),
+        pytest.param(DATABASE_BACKUPS, ["metadata is null"], {"archive-2023"}, id="is-null-long-row"),
+        pytest.param(ZONES, ["state=Enabled", "name~=%hz%"], {"zone-hz-a", "Zone-HZ-B"}, id="and"),
+        pytest.param(ZONES, ["state=Disabled", "name~=%hz%"], set(), id="and-empty"),
+        pytest.param(ZONES, ["name==lab"], {"lab"}, id="repeated-separator-skipped"),
+        pytest.param(ZONES, ["name<=lab"], {"bj-edge", "lab"}, id="le-before-eq"),
+    ],
+)
+def test_query_conditions(
+    http: requests.Session,
+    server: AltZStackServer,
+    auth: dict[str, str],
+    path: str,
+    conditions: list[str],
+    expected: set[str],
+) -> None:
+    assert set(names(query(http, server, auth, path, [("q", c) for c in conditions]))) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "text"),
+    [
+        pytest.param([("limit", "abc")], "Invalid query parameter. 'limit' must be an integer", id="limit-abc"),
+        pytest.param([("limit", "1.5")], "Invalid query parameter. 'limit' must be an integer", id="limit-fraction"),
+        pytest.param([("limit", "")], "Invalid query parameter. 'limit' must be an integer", id="limit-empty"),
+        pytest.param(
+            [("limit", "2147483648")], "Invalid query parameter. 'limit' must be an integer", id="limit-overflow"
+        ),
+        pytest.param([("start", "x")], "Invalid query parameter. 'start' must be an integer", id="start-x"),
+        pytest.param(
+            [("q", "name")],
+            f"Invalid query parameter. The 'name' in the parameter[q] doesn't contain any query operator."
+            f" Valid query operators are {OPERATORS}",
+            id="no-operator",
+        ),
+        pytest.param(
+            [("q", "=lab")],
+            "Invalid query parameter. The '=lab' in parameter[q] is not a key-value pair split by =",
+            id="no-key",
+        ),
+        pytest.param([("fields", ",")], "Invalid query parameter. 'fields' contains zero field", id="zero-fields"),
+    ],
+)
+def test_query_refusals_are_plain_400s(
+    http: requests.Session, server: AltZStackServer, auth: dict[str, str], params: list[tuple[str, str]], text: str
+) -> None:
+    response = query(http, server, auth, ZONES, params)
+    assert (response.status_code, response.text) == (400, text)
+    assert "Content-Type" not in response.headers
+
+
+def test_query_is_parsed_before_the_session_is_checked(http: requests.Session, server: AltZStackServer) -> None:
+    unknown = {"Authorization": f"OAuth {uuid.uuid4().hex}"}
+    assert query(http, server, unknown, ZONES, [("limit", "abc")]).status_code == 400
+    expired = query(http, server, unknown, ZONES, [("limit", "1")])
+    assert (expired.status_code, expired.json()["error"]["code"]) == (503, "ID.1001")
+    missing = http.get(f"{server.url}{ZONES}", timeout=TIMEOUT)
+    assert (missing.status_code, missing.text) == (400, "missing header 'Authorization'")
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        pytest.param([("sort", "name")], ["bj-edge", "lab", "zone-hz-a", "Zone-HZ-B"], id="no-sign-ascending"),
+        pytest.param([("sort", "+name"), ("limit", "2")], ["bj-edge", "lab"], id="limit"),
+        pytest.param([("sort", "+name"), ("start", "1"), ("limit", "2")], ["lab", "zone-hz-a"], id="page"),
+        pytest.param([("sort", "+name"), ("start", "3")], ["Zone-HZ-B"], id="start-only"),
+        pytest.param([("sort", "+name"), ("start", "9")], [], id="start-past-end"),
+        pytest.param([("limit", "0")], [], id="limit-zero"),
+        pytest.param([("sort", "+name"), ("limit", " \u0662 ")], ["bj-edge", "lab"], id="limit-trimmed-unicode-digit"),
+        pytest.param([("sort", "-name")], ["Zone-HZ-B", "zone-hz-a", "lab", "bj-edge"], id="descending"),
+        pytest.param([("sort", "-createDate")], ["lab", "bj-edge", "Zone-HZ-B", "zone-hz-a"], id="by-date"),
+        pytest.param([("sort", "description")], ["Zone-HZ-B", "lab", "bj-edge", "zone-hz-a"], id="nulls-first"),
+        pytest.param([("sort", "+name"), ("limit", "1"), ("limit", "abc")], ["bj-edge"], id="first-value-wins"),
+        pytest.param(
+            [("sort", "+name"), ("noSuch", "1"), ("systemTags", "x")],
+            sorted(ALL_ZONES, key=str.casefold),
+            id="unknown-ignored",
+        ),
+    ],
+)
+def test_query_sort_and_paging(
+    http: requests.Session,
+    server: AltZStackServer,
+    auth: dict[str, str],
+    params: list[tuple[str, str]],
+    expected: list[str],
+) -> None:
+    assert names(query(http, server, auth, ZONES, params)) == expected
+
+
+def test_query_count_and_reply_with_count(
+    http: requests.Session, server: AltZStackServer, auth: dict[str, str]
+) -> None:
+    counted = query(http, server, auth, ZONES, [("count", "TRUE"), ("q", "state=Enabled"), ("limit", "1")])
+    assert counted.json() == {"total": 3, "schema": {}}
+    paged = query(http, server, auth, ZONES, [("replyWithCount", "true"), ("limit", "1"), ("q", "state=Enabled")])
+    assert paged.json()["total"] == 3
+    assert len(paged.json()["inventories"]) == 1
+    not_true = query(http, server, auth, ZONES, [("count", "yes")]).json()
+    assert "total" not in not_true  # Boolean.valueOf: only "true" is true
+    assert len(not_true["inventories"]) == len(ALL_ZONES)
+
+
+def test_query_fields_and_group_by(http: requests.Session, server: AltZStackServer, auth: dict[str, str]) -> None:
+    projected = query(http, server, auth, ZONES, [("fields", "name, description"), ("sort", "name")]).json()
+    assert projected["inventories"][0] == {"name": "bj-edge", "description": "Beijing edge site"}
+    assert {"name": "Zone-HZ-B"} in projected["inventories"]  # a null field stays out
+    grouped = query(http, server, auth, ZONES, [("groupBy", "state")]).json()["inventories"]
+    assert sorted(item["state"] for item in grouped) == ["Disabled", "Enabled"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        pytest.param([("sort", "nope")], id="sort"),
+        pytest.param([("fields", "uuid,nope")], id="fields"),
+        pytest.param([("q", "nope=1")], id="condition"),
+        pytest.param([("q", "backupStorageRefs=1")], id="whole-ref-list"),
+        pytest.param([("limit", "-1")], id="negative-limit"),
+    ],
+)
+def test_query_failures_behind_the_rest_layer_are_503(
+    http: requests.Session, server: AltZStackServer, auth: dict[str, str], params: list[tuple[str, str]]
+) -> None:
+    response = query(http, server, auth, DATABASE_BACKUPS, params)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "SYS.1000"
+
+
+def test_query_short_form(http: requests.Session, server: AltZStackServer, auth: dict[str, str]) -> None:
+    zone = alt_inventory.ZONES[2]
+    short = query(http, server, auth, f"{ZONES}/{zone['uuid']}", [("limit", "abc"), ("q", "name"), ("count", "true")])
+    assert names(short) == [zone["name"]]  # every query parameter ignored, even invalid ones
+    assert names(query(http, server, auth, f"{ZONES}/{uuid.uuid4().hex}", [])) == []
+    backup = alt_inventory.DATABASE_BACKUPS[0]
+    assert names(query(http, server, auth, f"{DATABASE_BACKUPS}/{backup['uuid']}", [])) == [backup["name"]]
+    # Exact paths win over the {uuid} pattern.
+    image_store = query(http, server, auth, f"{DATABASE_BACKUPS}/image-store", [])
+    assert image_store.json()["error"]["code"] == "SYS.1007"  # GetDatabaseBackupFromImageStore, url missing
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        pytest.param([("all", "true")], (11050950852608, 7422777229312), id="all"),
+        pytest.param([("all", "True"), ("backupStorageUuids", BS_CEPH)], (53687091200, 0), id="list-beats-all"),
+        pytest.param([("zoneUuids", ZONE_C)], (53687091200, 0), id="zone"),
+        pytest.param(
+            [("zoneUuids", str(alt_inventory.ZONES[0]["uuid"])), ("zoneUuids", str(alt_inventory.ZONES[1]["uuid"]))],
+            (2 * 10995116277760, 2 * 7421703487488),
+            id="zone-join-counts-twice",
+        ),
+        pytest.param([("zoneUuids", str(alt_inventory.ZONES[3]["uuid"]))], (0, 0), id="nothing-attached"),
+    ],
+)
+def test_backup_storage_capacity(
+    http: requests.Session,
+    server: AltZStackServer,
+    auth: dict[str, str],
+    params: list[tuple[str, str]],
+    expected: tuple[int, int],
+) -> None:
+    response = query(http, server, auth, CAPACITIES, params)
+    assert response.json() == {"totalCapacity": expected[0], "availableCapacity": expected[1], "success": True}
+
+
+@pytest.mark.parametrize("params", [[], [("all", "yes")], [("zoneUuids", "")]], ids=["none", "all-not-true", "empty"])
+def test_backup_storage_capacity_needs_a_choice(
+    http: requests.Session, server: AltZStackServer, auth: dict[str, str], params: list[tuple[str, str]]
+) -> None:
+    response = query(http, server, auth, CAPACITIES, params)
+    if params == [("zoneUuids", "")]:
+        # One empty-string uuid is a non-empty list: nothing matches, so the sums are 0.
+        assert response.json()["totalCapacity"] == 0
+        return
+    assert_outcome(response, (503, "SYS.1007"))
+
+
+def test_session_apis_need_no_authorization(http: requests.Session, server: AltZStackServer) -> None:
+    version = http.put(f"{server.url}/zstack/v1/management-nodes/actions", json={"getVersion": {}}, timeout=TIMEOUT)
+    assert version.json() == {"version": "5.1.8", "success": True}
+    unknown = f"{server.url}/zstack/v1/accounts/sessions/{uuid.uuid4().hex}"
+    assert http.get(f"{unknown}/valid", timeout=TIMEOUT).json() == {"valid": False}
+    assert (http.delete(unknown, timeout=TIMEOUT).status_code, http.delete(unknown, timeout=TIMEOUT).json()) == (
+        200,
+        {},
+    )
+
+
+def test_login_without_account_name_is_an_invalid_argument(http: requests.Session, server: AltZStackServer) -> None:
+    body = {"logInByAccount": {"password": PASSWORD_SHA512}}
+    response = http.put(f"{server.url}/zstack/v1/accounts/login", json=body, timeout=TIMEOUT)
+    assert_outcome(response, (503, "SYS.1007"))
+
+
+@pytest.mark.parametrize(
+    ("text", "separator", "parts"),
+    [
+        ("name=lab", "=", ["name", "lab"]),
+        ("name=", "=", ["name", ""]),
+        ("=lab", "=", ["lab"]),
+        ("a==b", "=", ["a", "b"]),
+        ("a=b=c", "=", ["a", "b=c"]),
+        ("description is null", "is null", ["description ", ""]),
+    ],
+)
+def test_condition_split_follows_commons_lang(text: str, separator: str, parts: list[str]) -> None:
+    assert _split_by_whole_separator(text, separator, 2) == parts
+
+
+def test_alt_modules_share_no_code_with_the_suite() -> None:
+    """The server is only a second opinion if it was not built from the suite's own code or schemas."""
+    here = Path(__file__).parent
+    for module in ("alt_server.py", "alt_query.py", "alt_inventory.py"):
+        source = (here / module).read_text(encoding="utf-8")
+        imported = {
+            alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
+        assert not [name for name in imported if name.startswith("zstack_contract")], module
+        assert not [name for name in imported if name.startswith("tests.") and ".alt_" not in name], module
+        assert "schemas/" not in source, module
+        assert "openapi.json" not in source, module
