@@ -50,7 +50,16 @@ ERROR_DEF = "ZStackErrorCode"
 
 # Descriptions on ZStack pages that say a field is null by design ("Default is null", "null on success",
 # "null if there is no root error"). Such a field may be absent on the wire: Gson drops nulls.
-_NULL_BY_DESIGN = re.compile(r"default is null|null on success|is null if", re.IGNORECASE)
+_NULL_BY_DESIGN = re.compile(
+    r"default is null|null on success|is null if|left out when|left out while|omitted when", re.IGNORECASE
+)
+# Inventory members ZStack leaves null unless a user set them, whatever a page marks Required or its example
+# shows: every resource VO's ``description`` column is nullable and every create API takes it as optional
+# (CreateDatabaseBackup's page: "Optional"), and Gson omits nulls, so a conforming node answers without it.
+# A backup-storage ref's ``exportUrl`` is set by ExportDatabaseBackupFromBackupStorage and cleared by
+# DeleteExported (CreateDatabaseBackup's page: "left out while it has not been exported"); QueryDatabaseBackup's
+# page marks it Required without saying so.
+_NULLABLE_COLUMNS = ("description", "exportUrl")
 
 _INTEGER_TYPES = {
     "int": "int32",
@@ -254,6 +263,8 @@ def null_by_design(field: Field, in_error_code: bool = False) -> bool:
     if in_error_code:
         # ZStack fills code, description and details on every ErrorCode, even where a page calls them null.
         return field.name not in ERROR_CORE
+    if field.name in _NULLABLE_COLUMNS and field.type in _STRING_TYPES:
+        return True
     return is_null_by_design(field)
 
 
@@ -285,7 +296,9 @@ def _type_schema(api: str, field: Field, level: str, ref_base: str, example_item
         item_examples = [i for i in example_items or [] if isinstance(i, dict)]
         return {"type": "array", "items": _object_schema(api, field.children, level, ref_base, item_examples)}
     if field.children:
-        return _object_schema(api, field.children, level, ref_base, [])
+        # The example's own object (a login's ``inventory``): what it shows is required at must, as for list items.
+        objects = [i for i in example_items or [] if isinstance(i, dict)]
+        return _object_schema(api, field.children, level, ref_base, objects)
     if t == "Object" or t.endswith(("Inventory", "Struct", "View", "Info", "Reply", "Event")):
         return {"$comment": f"{t}: the page lists no fields for this class, so any value is accepted"}
     raise DeriveError(f"{api}: field {field.name!r} has type {t!r}, which has no JSON Schema mapping")
@@ -322,7 +335,9 @@ def _object_schema(
     shown_everywhere = set.intersection(*(set(e) for e in examples)) if examples else set()
     for f in fields:
         child_examples = [e[f.name] for e in examples if f.name in e]
+        # A list field's example items, or an object field's example objects.
         items = [i for value in child_examples if isinstance(value, list) for i in value]
+        items += [value for value in child_examples if isinstance(value, dict)]
         value_schema = _type_schema(api, f, level, ref_base, items)
         if null_by_design(f):
             # ErrorCode fields (a 200's ``error``): absent or null at both levels, even if an example shows one.

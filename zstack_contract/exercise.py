@@ -46,7 +46,7 @@ class Mode(StrEnum):
 def auth_required(api: ApiContract) -> bool:
     """Whether the API needs a session: the page's fact (switch to ``api.auth_required``, corrected by the
     overlay, once the contract carries it)."""
-    return api.spec.auth_required
+    return api.auth_required
 
 
 def is_read(api: ApiContract) -> bool:

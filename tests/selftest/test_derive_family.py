@@ -315,7 +315,6 @@ def _levels(schema: dict[str, Any]) -> dict[str, list[str]]:
 _INVENTORY = [
     "uuid",
     "name",
-    "description",
     "state",
     "status",
     "size",
@@ -324,13 +323,15 @@ _INVENTORY = [
     "lastOpDate",
     "backupStorageRefs",
 ]
-_REFS = ["databaseBackupUuid", "backupStorageUuid", "installPath", "exportUrl", "status", "createDate", "lastOpDate"]
+# ``exportUrl`` is set only while a backup is exported and ``description`` only when a user gave one: null by
+# ZStack's semantics at both levels (derive._NULLABLE_COLUMNS), whatever the pages mark Required.
+_REFS = ["databaseBackupUuid", "backupStorageUuid", "installPath", "status", "createDate", "lastOpDate"]
 
 # operation id → (must: path → required, should: path → required). Must: what the example shows, or the result
 # key; should: what the page marks Required, minus the null by design. ``error`` is never required.
 LEVELS: dict[str, tuple[dict[str, list[str]], dict[str, list[str]]]] = {
     "CreateDatabaseBackup": (
-        {"$": ["inventory"], "$.inventory": [], "$.inventory.backupStorageRefs": []},
+        {"$": ["inventory"], "$.inventory": _INVENTORY, "$.inventory.backupStorageRefs": _REFS},
         {"$": ["inventory"], "$.inventory": _INVENTORY, "$.inventory.backupStorageRefs": _REFS},
     ),
     "DeleteDatabaseBackup": ({"$": []}, {"$": []}),
@@ -349,7 +350,7 @@ LEVELS: dict[str, tuple[dict[str, list[str]], dict[str, list[str]]]] = {
     ),
     "GetVersion": ({"$": ["version"]}, {"$": ["version", "success"]}),
     "LogInByAccount": (
-        {"$": ["inventory"], "$.inventory": []},
+        {"$": ["inventory"], "$.inventory": ["uuid", "accountUuid", "userUuid", "expiredDate", "createDate"]},
         {"$": ["inventory"], "$.inventory": ["uuid", "accountUuid", "userUuid", "expiredDate", "createDate"]},
     ),
     "LogOut": ({"$": []}, {"$": []}),
@@ -359,7 +360,6 @@ LEVELS: dict[str, tuple[dict[str, list[str]], dict[str, list[str]]]] = {
             "$.inventories": [
                 "uuid",
                 "name",
-                "description",
                 "totalCapacity",
                 "availableCapacity",
                 "type",
@@ -376,7 +376,6 @@ LEVELS: dict[str, tuple[dict[str, list[str]], dict[str, list[str]]]] = {
                 "uuid",
                 "name",
                 "url",
-                "description",
                 "totalCapacity",
                 "availableCapacity",
                 "type",
@@ -391,7 +390,7 @@ LEVELS: dict[str, tuple[dict[str, list[str]], dict[str, list[str]]]] = {
     "QueryDatabaseBackup": (
         {
             "$": ["inventories"],
-            "$.inventories": ["uuid", "name", "description", "size"],
+            "$.inventories": ["uuid", "name", "size"],
             "$.inventories.backupStorageRefs": [],
         },
         {"$": ["inventories"], "$.inventories": _INVENTORY, "$.inventories.backupStorageRefs": _REFS},
@@ -399,16 +398,16 @@ LEVELS: dict[str, tuple[dict[str, list[str]], dict[str, list[str]]]] = {
     "QueryZone": (
         {
             "$": ["inventories"],
-            "$.inventories": ["uuid", "name", "description", "state", "type", "createDate", "lastOpDate"],
+            "$.inventories": ["uuid", "name", "state", "type", "createDate", "lastOpDate"],
         },
         {
             "$": ["inventories"],
-            "$.inventories": ["uuid", "name", "description", "state", "type", "createDate", "lastOpDate"],
+            "$.inventories": ["uuid", "name", "state", "type", "createDate", "lastOpDate"],
         },
     ),
     "RecoverDatabaseFromBackup": ({"$": ["logListenPort"]}, {"$": ["logListenPort"]}),
     "SyncDatabaseBackupFromImageStoreBackupStorage": (
-        {"$": ["inventory"], "$.inventory": [], "$.inventory.backupStorageRefs": []},
+        {"$": ["inventory"], "$.inventory": _INVENTORY, "$.inventory.backupStorageRefs": _REFS},
         {"$": ["inventory"], "$.inventory": _INVENTORY, "$.inventory.backupStorageRefs": _REFS},
     ),
     "ValidateSession": ({"$": ["valid"]}, {"$": ["valid"]}),
