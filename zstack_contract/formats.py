@@ -23,29 +23,32 @@ _GSON_DATE = re.compile(
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def is_gson_date(value: object) -> bool:
-    """True for a string Gson's default US format could have written (and that names a real date)."""
-    if not isinstance(value, str):
-        return True  # format applies to strings only; the type keyword catches the rest
+def parse_gson_date(value: str) -> datetime | None:
+    """The time a string in Gson's default US format names, or None when it is not one (or names no real time)."""
     match = _GSON_DATE.fullmatch(value)  # not match: its $ also matches before a final newline
     if match is None or match["month"] not in _MONTHS:
-        return False
+        return None
     hour = int(match["hour"])
     if not 1 <= hour <= 12:
-        return False
-    hour = hour % 12 + (12 if match["ampm"] == "PM" else 0)
+        return None
     try:
-        datetime(
+        return datetime(
             int(match["year"]),
             _MONTHS.index(match["month"]) + 1,
             int(match["day"]),
-            hour,
+            hour % 12 + (12 if match["ampm"] == "PM" else 0),
             int(match["minute"]),
             int(match["second"]),
         )
     except ValueError:  # no such day, minute or second
-        return False
-    return True
+        return None
+
+
+def is_gson_date(value: object) -> bool:
+    """True for a string Gson's default US format could have written (and that names a real date)."""
+    if not isinstance(value, str):
+        return True  # format applies to strings only; the type keyword catches the rest
+    return parse_gson_date(value) is not None
 
 
 def format_checker() -> FormatChecker:

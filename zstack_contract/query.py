@@ -26,7 +26,7 @@ from typing import Any
 
 from zstack_contract.client import Exchange
 from zstack_contract.derive import GSON_DATE_FORMAT
-from zstack_contract.formats import _GSON_DATE, _MONTHS
+from zstack_contract.formats import parse_gson_date
 
 # ZStack's default page size (APIQueryMessage.limit): a listing this long may have been cut short.
 DEFAULT_LIMIT = 1000
@@ -303,23 +303,7 @@ def queryable(profile: FieldProfile) -> bool:
 
 def gson_datetime(value: str) -> datetime | None:
     """The time a Gson date string names (see :mod:`zstack_contract.formats`), or None."""
-    match = _GSON_DATE.fullmatch(value)
-    if match is None or match["month"] not in _MONTHS:
-        return None
-    hour = int(match["hour"])
-    if not 1 <= hour <= 12:
-        return None
-    try:
-        return datetime(
-            int(match["year"]),
-            _MONTHS.index(match["month"]) + 1,
-            int(match["day"]),
-            hour % 12 + (12 if match["ampm"] == "PM" else 0),
-            int(match["minute"]),
-            int(match["second"]),
-        )
-    except ValueError:
-        return None
+    return parse_gson_date(value)
 
 
 def _loose(text: str) -> str:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from zstack_contract.client import Exchange
 from zstack_contract.contract import ApiContract
+from zstack_contract.exercise import skip_if_not_served
 from zstack_contract.findings import Finding
 from zstack_contract.judge import Judge
 from zstack_contract.query import (
@@ -65,6 +66,7 @@ Item = dict[str, Any]
 
 def query(zstack: Target, api: ApiContract, params: list[tuple[str, str]], path: str | None = None) -> Exchange:
     """Every request of this module goes out here: GET on the API's path (or its short form) with ``params``."""
+    skip_if_not_served(zstack, api)
     return zstack.client.send("GET", path or api.spec.path, query=params)
 
 
