@@ -272,6 +272,14 @@ def finish_report(item: pytest.Item, report: pytest.TestReport) -> None:
         record = None
     if report.when == "call" and report.failed and FAILURE in item.stash:
         record = item.stash[RECORD] = item.stash[FAILURE]
+        if "FlakyFailure" in report.longreprtext:
+            # The node answered the same request differently when hypothesis replayed it (a server whose
+            # answers vary, e.g. a generating mock): the recorded contract failure is the result, not a traceback
+            # of hypothesis' bookkeeping.
+            report.longrepr = (
+                f"{record.message}\n\n(the same request, repeated, was answered differently: the node's answers "
+                "vary between calls, so hypothesis could not replay this failure)"
+            )
     if record is not None and report.when == "call" and report.failed and record.outcome != Status.FAILED.value:
         # Failed outside the judge (an assertion in the test, or hypothesis' final replay of a generated case).
         record.outcome = Status.FAILED.value

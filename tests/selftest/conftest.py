@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
+SEED_API = "GetDatabaseBackupFromImageStore"
+
+
+def seed_only_schemas(folder: Path) -> Path:
+    """A schema folder holding only the seed API (its spec, overlay and derived files, and an openapi.json of
+    that one API): for servers that emulate only the seed page, whose other APIs would all be 'not served'."""
+    from zstack_contract.derive import derive_all
+
+    schemas = folder / "seed-schemas"
+    if not (schemas / "openapi.json").exists():
+        api = schemas / SEED_API
+        api.mkdir(parents=True, exist_ok=True)
+        for name in ("spec.json", "overlay.json"):
+            if (SCHEMAS / SEED_API / name).exists():
+                shutil.copyfile(SCHEMAS / SEED_API / name, api / name)
+        for path, text in derive_all(schemas).items():
+            path.write_text(text, encoding="utf-8")
+    return schemas
 
 
 @pytest.fixture(autouse=True)

@@ -342,10 +342,11 @@ class _RefusingTarget:
         raise LoginRejectedError("login refused: HTTP 503 ID.1006 max concurrent sessions")
 
 
-def test_login_failure_in_session_after_logout_is_a_clear_failure() -> None:
+def test_login_refused_in_session_after_logout_skips_saying_why() -> None:
+    # Not a finding against the API under test (the case could not be set up), and not a crash: a skip that
+    # names the refusal; test_login_inventory_shape judges the login itself.
     case = RequestCase("session-after-logout", "auth", (), table.invalid_session(), auth="logged-out")
-    with pytest.raises(pytest.fail.Exception) as failed:
+    with pytest.raises(pytest.skip.Exception) as skipped:
         _auth(case, cast(Target, _RefusingTarget()))
-    assert not failed.value.pytrace
-    assert str(failed.value).startswith("cannot run session-after-logout: logging in a second session")
-    assert "ID.1006" in str(failed.value)
+    assert str(skipped.value).startswith("cannot set up: logging in a session of the suite's own failed")
+    assert "ID.1006" in str(skipped.value)

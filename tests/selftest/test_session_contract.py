@@ -45,6 +45,16 @@ def _rules(findings: list[Any]) -> set[str]:
     return {f.rule for f in findings if f.level.value != "should"}
 
 
+# A session inventory with every field LogInByAccount's example shows (the must level requires them).
+_SESSION = {
+    "uuid": "a" * 32,
+    "accountUuid": "b" * 32,
+    "userUuid": "b" * 32,
+    "expiredDate": "Nov 15, 2017 12:20:57 AM",
+    "createDate": "Nov 14, 2017 10:20:57 PM",
+}
+
+
 @pytest.mark.parametrize(
     ("answer", "expected", "rules"),
     [
@@ -83,8 +93,10 @@ def test_no_auth_call_must_work(status: int, text: str, rules: set[str]) -> None
 @pytest.mark.parametrize(
     ("body", "rules"),
     [
-        pytest.param({"inventory": {"uuid": "a" * 32, "accountUuid": "b" * 32}}, set(), id="with-uuid"),
-        pytest.param({"inventory": {"accountUuid": "b" * 32}}, {"response.shape"}, id="without-uuid"),
+        pytest.param({"inventory": _SESSION}, set(), id="with-uuid"),
+        pytest.param(
+            {"inventory": {k: v for k, v in _SESSION.items() if k != "uuid"}}, {"response.shape"}, id="without-uuid"
+        ),
         pytest.param({"inventory": {"uuid": ""}}, {"response.shape"}, id="empty-uuid"),
     ],
 )
@@ -98,7 +110,7 @@ def test_login_inventory_needs_its_session_uuid(body: dict[str, Any], rules: set
 
 def test_wrong_password_is_judged_under_the_login_contract() -> None:
     api = CATALOG["LogInByAccount"]
-    session = _exchange(200, {"inventory": {"uuid": "a" * 32}})
+    session = _exchange(200, {"inventory": _SESSION})
     assert _rules(check_exchange(api, "wrong-password", session, wrong_credentials())) == {"request.refused"}
     wrong_class = _exchange(503, {"error": {"code": "SYS.1007", "description": "d", "details": "x"}})
     assert _rules(check_exchange(api, "wrong-password", wrong_class, wrong_credentials())) == {
