@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -72,8 +73,8 @@ class Judge:
         rule: str = "",
     ) -> Verdict:
         findings = self._recheck_session(list(findings))
-        self._note_not_served(api, findings)
         exchanges = list(exchanges)
+        self._note_not_served(api, findings, exchanges)
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         evidence = "\n".join(ex.describe() for ex in exchanges)
         message = render(verdict, evidence) if findings else ""
@@ -100,7 +101,7 @@ class Judge:
     ) -> None:
         """For generated examples: raise on gating findings (so hypothesis shrinks), keep the rest for the end."""
         findings = self._recheck_session(list(findings))
-        self._note_not_served(api, findings)
+        self._note_not_served(api, findings, [exchange])
         self.item.stash[EXAMPLES] = self.item.stash.get(EXAMPLES, 0) + 1
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         pending = self.item.stash.setdefault(PENDING, {})
@@ -132,8 +133,13 @@ class Judge:
                 raise StopGenerating(record.message)
             pytest.fail(record.message, pytrace=False)
 
-    def _note_not_served(self, api: ApiContract, findings: list[Finding]) -> None:
-        if self.target is not None and any(f.rule == NOT_SERVED_RULE for f in findings):
+    def _note_not_served(self, api: ApiContract, findings: list[Finding], exchanges: list[Exchange]) -> None:
+        """Only a 404 on the API's own path makes it "not served": a Query API whose short form
+        (``/zones/{uuid}``) answers 404 is served, and that 404 is a finding of its own (query.uuid)."""
+        if self.target is None or not any(f.rule == NOT_SERVED_RULE for f in findings):
+            return
+        own_path = re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(api.spec.path)) + "$")
+        if not exchanges or any(ex.status == 404 and own_path.match(ex.path) for ex in exchanges):
             self.target.not_served.setdefault(api.name, self.item.nodeid)
 
     def _recheck_session(self, findings: list[Finding]) -> list[Finding]:

@@ -326,6 +326,13 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
     settings = session.config.stash[SETTINGS]
     suite = suite_hypothesis_settings(settings)
     for item in items:
+        label = getattr(item, "operation_label", None)
+        node_id = getattr(item, "_id", None)
+        if label and node_id is not None and getattr(node_id, "params", "") is None:
+            # schemathesis names each operation's item "test[GET /path]", but pytest 9 builds the node id from
+            # the function's name and call-spec only, so every generated test of the family would share one id in
+            # the results, JUnit and baselines: the operation becomes the id's parameter.
+            setattr(item, "_id", node_id.with_params(label))  # noqa: B010 (pytest keeps no public setter)
         obj: Any = getattr(item, "obj", None)
         if "zstack" not in getattr(item, "fixturenames", ()) or not is_hypothesis_test(obj):
             continue

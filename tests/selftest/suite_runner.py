@@ -34,7 +34,7 @@ def run_suite(report_dir: Path, *args: str, html: bool = False, timeout: float =
         sys.executable,
         "-m",
         "pytest",
-        "tests/contract",
+        *([] if any(arg.startswith("tests/contract/") for arg in args) else ["tests/contract"]),
         "-q",
         "-p",
         "no:cacheprovider",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 API_PATH = "/zstack/v1/database-backups/image-store"
-GENERATED = "tests/contract/test_generated.py::test_generated_request"
+GENERATED = "tests/contract/test_generated.py::test_generated_request[GET /zstack/v1/database-backups/image-store]"
 SESSION_REFUSED = {
     "error": {
         "code": "ID.1001",
