@@ -33,9 +33,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from zstack_contract.derive import derive_all
-from zstack_contract.importer import import_doc_pages
-from zstack_contract.spec import dump_json
+from zstack_contract.specs.derive import derive_all
+from zstack_contract.specs.importer import import_doc_pages
+from zstack_contract.specs.spec import dump_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PAGES = REPO_ROOT / "tests" / "selftest" / "pages"

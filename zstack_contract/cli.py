@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from zstack_contract.derive import DeriveError, OverlayError, stale_files
-from zstack_contract.importer import DocPageError, import_doc_pages
-from zstack_contract.spec import dump_json
+from zstack_contract.specs.derive import DeriveError, OverlayError, stale_files
+from zstack_contract.specs.importer import DocPageError, import_doc_pages
+from zstack_contract.specs.spec import dump_json
 
 DEFAULT_SCHEMAS = Path("schemas")
 
@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="exit 1 when a committed schema differs from what its spec derives").set_defaults(
         func=cmd_check
     )
-    # Its arguments are parsed by zstack_contract.regression (handed over unparsed, --help included); listed
+    # Its arguments are parsed by zstack_contract.reporting.regression (handed over unparsed, --help included); listed
     # here so that the top-level --help shows it, and so that it may follow top-level options like --schemas.
     sub.add_parser(
         "diff", add_help=False, help="compare two contract-results.json files: new, fixed, unchanged (see diff --help)"
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.command == "diff":
-        from zstack_contract.regression import main_diff
+        from zstack_contract.reporting.regression import main_diff
 
         return main_diff(rest)
     if rest:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from zstack_contract.secret import Secret
+from zstack_contract.transport.secret import Secret
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_LIVE_RATE = 10.0  # requests per second against a real cloud

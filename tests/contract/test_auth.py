@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from zstack_contract.cases import RequestCase, positive_values
-from zstack_contract.checks import check_exchange
-from zstack_contract.client import Auth
-from zstack_contract.contract import ApiContract
-from zstack_contract.exercise import own_session, send
-from zstack_contract.judge import Judge
-from zstack_contract.secret import Secret
+from zstack_contract.engine.checks import check_exchange
+from zstack_contract.engine.findings import Family
+from zstack_contract.generation.cases import RequestCase, positive_values
+from zstack_contract.pytest.exercise import own_session, send
+from zstack_contract.pytest.judge import Judge
 from zstack_contract.settings import Settings
-from zstack_contract.target import Target, positive_defaults
+from zstack_contract.specs.contract import ApiContract
+from zstack_contract.transport.client import Auth
+from zstack_contract.transport.secret import Secret
+from zstack_contract.transport.target import Target, positive_defaults
+
+pytestmark = pytest.mark.zstack_family(Family.AUTH)
 
 
 def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
@@ -38,6 +41,7 @@ def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
 def test_request_without_valid_session_refused(
     api: ApiContract, auth_case: RequestCase, zstack: Target, zstack_settings: Settings, judge: Judge
 ) -> None:
+
     path_values = positive_values(api, positive_defaults(zstack_settings)).path
     exchange = send(zstack, api, query=auth_case.query, path_values=path_values, auth=_auth(auth_case, zstack))
     findings = check_exchange(api, f"auth:{auth_case.id}", exchange, auth_case.expectation)

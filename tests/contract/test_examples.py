@@ -1,23 +1,26 @@
 """The page's own examples: the response example against the schemas, the curl example against the target.
 
 Where the page disagrees with itself (documentation findings) is not a test outcome: those findings never
-blame the server, so they are records of their own (:func:`zstack_contract.doccheck.doc_records`).
+blame the server, so they are records of their own (:func:`zstack_contract.engine.doccheck.doc_records`).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from zstack_contract import expectations as table
-from zstack_contract.cases import documented_request_query, parse_curl, positive_values
-from zstack_contract.checks import check_exchange
-from zstack_contract.client import Auth
-from zstack_contract.contract import ApiContract
-from zstack_contract.doccheck import EXAMPLE_CASE, example_must_findings
-from zstack_contract.exercise import send
-from zstack_contract.judge import Judge
+from zstack_contract.engine.checks import check_exchange
+from zstack_contract.engine.doccheck import EXAMPLE_CASE, example_must_findings
+from zstack_contract.engine.findings import Family
+from zstack_contract.generation import expectations as table
+from zstack_contract.generation.cases import documented_request_query, parse_curl, positive_values
+from zstack_contract.pytest.exercise import send
+from zstack_contract.pytest.judge import Judge
 from zstack_contract.settings import Settings
-from zstack_contract.target import Target, positive_defaults
+from zstack_contract.specs.contract import ApiContract
+from zstack_contract.transport.client import Auth
+from zstack_contract.transport.target import Target, positive_defaults
+
+pytestmark = pytest.mark.zstack_family(Family.EXAMPLES)
 
 
 def test_documented_example_meets_must(api: ApiContract, judge: Judge) -> None:

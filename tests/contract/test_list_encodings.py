@@ -2,7 +2,7 @@
 
 For any list of values, ``k=a&k=b`` and ``k.0=a&k.1=b`` must get the same status and the same body
 (protocol notes §1). What each answer is expected to be comes from the one table
-(:mod:`zstack_contract.expectations`): repeated keys, what the SDKs send, must be accepted (200, or a 503
+(:mod:`zstack_contract.generation.expectations`): repeated keys, what the SDKs send, must be accepted (200, or a 503
 envelope), never a server error; indexed keys should be (no SDK sends them). The body's shape is left to the
 shape and generated tests: judging it here too would fail this property on every example of a shape
 deviation and make hypothesis shrink it for nothing.
@@ -15,21 +15,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zstack_contract import expectations as table
-from zstack_contract.checks import check_exchange, finding
-from zstack_contract.client import Exchange
-from zstack_contract.contract import ApiContract
-from zstack_contract.exercise import send
-from zstack_contract.findings import Finding, excerpt
-from zstack_contract.judge import Judge
-from zstack_contract.pytest_plugin import positive_or_skip
+from zstack_contract.engine.checks import check_exchange, finding
+from zstack_contract.engine.findings import Family, Finding
+from zstack_contract.generation import expectations as table
+from zstack_contract.pytest.exercise import send
+from zstack_contract.pytest.judge import Judge
+from zstack_contract.pytest.plugin import positive_or_skip
 from zstack_contract.settings import Settings
-from zstack_contract.target import Target
+from zstack_contract.specs.contract import ApiContract
+from zstack_contract.transport.client import Exchange
+from zstack_contract.transport.safejson import excerpt
+from zstack_contract.transport.target import Target
 
 # Any text a tag may hold, control characters aside (no server is asked to store them: this API only reads).
+pytestmark = pytest.mark.zstack_family(Family.PARAMETERS)
+
+
 TAG_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=24)
 AGREE_BASIS = "protocol notes §1: repeated keys and indexed keys (sorted by index) both make a list"
 # What this property judges of each answer; the body's shape is the shape tests' job.
@@ -84,6 +89,7 @@ def list_encoding_findings(
 def test_list_encodings_agree(
     api: ApiContract, list_param: str, zstack: Target, zstack_settings: Settings, judge: Judge, values: list[str]
 ) -> None:
+
     positive = positive_or_skip(api, zstack_settings)
     base, path = positive.query(), positive.path
     repeated_query = (*base, *((list_param, v) for v in values))

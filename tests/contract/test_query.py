@@ -3,8 +3,8 @@
 A first listing (``GET <path>``, fetched once per API and run) supplies the fields and values: each q operator
 gets one example on a field that suits it, and the metamorphic properties draw their limits, pages, conditions,
 fields and sort keys from it with hypothesis. What an answer must be is computed from the listing under SQL's
-semantics (:mod:`zstack_contract.query`); the relations themselves are plain functions
-(:mod:`zstack_contract.query_relations`), unit-tested in ``tests/selftest/test_query_relations.py``.
+semantics (:mod:`zstack_contract.engine.query`); the relations themselves are plain functions
+(:mod:`zstack_contract.engine.query_relations`), unit-tested in ``tests/selftest/test_query_relations.py``.
 
 Wrong counts, pages, filters and orders are must (clients page and filter with these answers); the exact texts
 of the two refusals are should. The body's shape is the shape test's job, so it is not judged here again.
@@ -19,12 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zstack_contract.client import Exchange
-from zstack_contract.contract import ApiContract
-from zstack_contract.exercise import skip_if_not_served
-from zstack_contract.findings import Finding
-from zstack_contract.judge import Judge
-from zstack_contract.query import (
+from zstack_contract.engine.findings import Family, Finding
+from zstack_contract.engine.query import (
     DEFAULT_LIMIT,
     Op,
     choose_operator_case,
@@ -43,7 +39,7 @@ from zstack_contract.query import (
     sort_param,
     spread,
 )
-from zstack_contract.query_relations import (
+from zstack_contract.engine.query_relations import (
     answer_findings,
     condition_without_operator,
     count_findings,
@@ -58,9 +54,16 @@ from zstack_contract.query_relations import (
     sort_findings,
     uuid_findings,
 )
-from zstack_contract.target import Target
+from zstack_contract.pytest.exercise import skip_if_not_served
+from zstack_contract.pytest.judge import Judge
+from zstack_contract.specs.contract import ApiContract
+from zstack_contract.transport.client import Exchange
+from zstack_contract.transport.target import Target
 
-FAMILY = "query"
+pytestmark = pytest.mark.zstack_family(Family.QUERY)
+
+
+FAMILY = Family.QUERY
 Item = dict[str, Any]
 
 
@@ -312,6 +315,7 @@ def test_query_fields(
 def test_query_sort(
     query_api: ApiContract, zstack: Target, judge: Judge, listing: Listing, data: st.DataObject
 ) -> None:
+
     """sort=+f answers items in ascending order of f, sort=-f in descending order (as the database orders)."""
     cases = sort_cases(listed_items(query_api, listing, judge), item_schema(query_api.response_schema))
     if not cases:

@@ -12,15 +12,19 @@ from typing import Any
 
 import pytest
 
-from zstack_contract import expectations as table
-from zstack_contract.checks import check_exchange, finding, is_not_served
-from zstack_contract.client import LOGIN_PATH, Auth, Exchange, sha512_hex
-from zstack_contract.contract import ApiContract
-from zstack_contract.exercise import Mode, mode, own_session, send
-from zstack_contract.findings import Finding, excerpt
-from zstack_contract.judge import Judge
-from zstack_contract.stash import CATALOG
-from zstack_contract.target import Target
+from zstack_contract.engine.checks import check_exchange, finding, is_not_served
+from zstack_contract.engine.findings import Family, Finding
+from zstack_contract.generation import expectations as table
+from zstack_contract.pytest.exercise import Mode, mode, own_session, send
+from zstack_contract.pytest.judge import Judge
+from zstack_contract.pytest.stash import CATALOG
+from zstack_contract.specs.contract import ApiContract
+from zstack_contract.transport.client import LOGIN_PATH, Auth, Exchange, sha512_hex
+from zstack_contract.transport.safejson import excerpt
+from zstack_contract.transport.target import Target
+
+pytestmark = pytest.mark.zstack_family(Family.SESSIONS)
+
 
 FAMILY = "sessions"
 LOGIN_BASIS = "protocol notes §2 'Login' [V]: HTTP 200 {inventory: {uuid, accountUuid, ...}}"
@@ -33,6 +37,7 @@ MISSING_ACCOUNT_BASIS = (
     "protocol notes §1 'Parameter validation' [V]: accountName is mandatory, so its absence is argerr → HTTP 503 "
     "SYS.1007 (not a credential check)"
 )
+
 
 
 def catalogue_api(config: pytest.Config, name: str) -> ApiContract:

@@ -16,7 +16,7 @@ SEED_API = "GetDatabaseBackupFromImageStore"
 def seed_only_schemas(folder: Path) -> Path:
     """A schema folder holding only the seed API (its spec, overlay and derived files, and an openapi.json of
     that one API): for servers that emulate only the seed page, whose other APIs would all be 'not served'."""
-    from zstack_contract.derive import derive_all
+    from zstack_contract.specs.derive import derive_all
 
     schemas = folder / "seed-schemas"
     if not (schemas / "openapi.json").exists():

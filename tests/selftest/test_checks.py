@@ -17,16 +17,17 @@ from tests.contract.test_auth import _auth
 from tests.contract.test_list_encodings import agreement, list_encoding_findings
 from tests.selftest.conftest import SCHEMAS
 from tests.selftest.page_example import DOC_EXAMPLE_ITEM
-from zstack_contract import expectations as table
-from zstack_contract.cases import RequestCase
-from zstack_contract.checks import RULES, check_exchange
-from zstack_contract.client import Exchange, LoginRejectedError
-from zstack_contract.contract import load_contract
-from zstack_contract.doccheck import doc_records
-from zstack_contract.findings import Level
-from zstack_contract.secret import Secret
-from zstack_contract.target import Target
-from zstack_contract.validation import schema_findings
+from zstack_contract.engine.checks import check_exchange, finding
+from zstack_contract.engine.doccheck import doc_records
+from zstack_contract.engine.findings import Level
+from zstack_contract.engine.rules import Rule
+from zstack_contract.engine.validation import schema_findings
+from zstack_contract.generation import expectations as table
+from zstack_contract.generation.cases import RequestCase
+from zstack_contract.specs.contract import load_contract
+from zstack_contract.transport.client import Exchange, LoginRejectedError
+from zstack_contract.transport.secret import Secret
+from zstack_contract.transport.target import Target
 
 PAGES = Path(__file__).resolve().parent / "pages"
 API = load_contract(SCHEMAS / "GetDatabaseBackupFromImageStore")
@@ -210,7 +211,12 @@ def test_unjudgeable_body_is_a_must_finding() -> None:
 
 def test_new_rules_are_must() -> None:
     for rule in ("request.authenticated", "api.not-served", "response.unjudgeable", "request.refusal-class"):
-        assert RULES[rule][0] is Level.MUST
+        assert Rule(rule).level is Level.MUST
+
+
+def test_a_misspelt_rule_is_an_error_where_it_is_named() -> None:
+    with pytest.raises(ValueError, match=r"query\.limt"):
+        finding("QueryZone", "case", "query.limt", "$", "x", "y")
 
 
 # Findings name the deepest failing path.
@@ -282,7 +288,7 @@ def test_indexed_keys_refused_is_should_only_in_every_judge() -> None:
     indexed = make_exchange(400, "bad key")
     findings = list_encoding_findings(API, "c", make_exchange(200, OK), make_exchange(200, OK), indexed)
     assert {f.level for f in findings} == {SHOULD}
-    from zstack_contract.oracle import expectation_for
+    from zstack_contract.engine.oracle import expectation_for
 
     oracle = expectation_for(API, [("url", "sftp://s.invalid/x"), ("systemTags.0", "a")])
     assert oracle == table.indexed_list_keys()
@@ -323,7 +329,7 @@ def test_required_but_null_follows_zstack_semantics_not_the_wording(tmp_path: Pa
     """QueryDatabaseBackup words its error members differently from the seed page; they are null by design all
     the same (ErrorCode members other than code/description/details), so the page's Required is a doc finding."""
     from zstack_contract.cli import main
-    from zstack_contract.doccheck import required_but_null
+    from zstack_contract.engine.doccheck import required_but_null
 
     assert main(["--schemas", str(tmp_path), "import", str(PAGES / "QueryDatabaseBackup.txt")]) == 0
     api = load_contract(tmp_path / "QueryDatabaseBackup")

@@ -8,9 +8,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from urllib3.util import parse_url
 
-from zstack_contract.client import Auth, Exchange, RateLimiter, UnsafeRequestError, ZStackClient
-from zstack_contract.safety import SAFE_HOST, is_safe_url, make_safe_query, request_refusal, safe_url
-from zstack_contract.secret import Secret
+from zstack_contract.generation.safety import SAFE_HOST, is_safe_url, make_safe_query, request_refusal, safe_url
+from zstack_contract.transport.client import Auth, Exchange, RateLimiter, UnsafeRequestError, ZStackClient
+from zstack_contract.transport.secret import Secret
 
 CONFIGURED = "sftp://root@image-store.example/zstack_bs"
 SESSION = "0123456789abcdef0123456789abcdef"

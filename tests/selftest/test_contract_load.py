@@ -14,8 +14,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.selftest.conftest import SCHEMAS
-from zstack_contract.contract import ContractLoadError, load_catalog, load_contract
-from zstack_contract.derive import Overlay, OverlayError
+from zstack_contract.specs.contract import ContractLoadError, load_catalog, load_contract
+from zstack_contract.specs.derive import Overlay, OverlayError
 
 API = "GetDatabaseBackupFromImageStore"
 FILES = ("request.schema.json", "response.schema.json", "response.should.schema.json", "error.schema.json")

@@ -11,7 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.selftest.conftest import REPO, SCHEMAS
-from zstack_contract.derive import (
+from zstack_contract.specs.derive import (
     OVERLAY_KEYS,
     DeriveError,
     Overlay,
@@ -23,8 +23,8 @@ from zstack_contract.derive import (
     response_schema,
     stale_files,
 )
-from zstack_contract.formats import is_gson_date
-from zstack_contract.spec import ApiSpec, Example, Field, load_spec
+from zstack_contract.specs.formats import is_gson_date
+from zstack_contract.specs.spec import ApiSpec, Example, Field, load_spec
 
 SPEC = load_spec(SCHEMAS / "GetDatabaseBackupFromImageStore" / "spec.json")
 
@@ -221,7 +221,7 @@ def test_gson_date_ignores_the_process_locale(german_locale: Path) -> None:
         "import locale, sys\n"
         "locale.setlocale(locale.LC_ALL, 'de_DE.UTF-8')\n"
         "assert locale.nl_langinfo(locale.ABMON_12) == 'Dez', 'the locale did not take'\n"
-        "from zstack_contract.formats import is_gson_date\n"
+        "from zstack_contract.specs.formats import is_gson_date\n"
         "print([is_gson_date(v) for v in sys.argv[1:]])\n"
     )
     env = {**os.environ, "LOCPATH": str(german_locale), "PYTHONPATH": str(REPO)}

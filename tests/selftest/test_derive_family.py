@@ -15,9 +15,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from zstack_contract.derive import ERROR_CORE, Overlay, derive_all, openapi_document, response_schema
-from zstack_contract.importer import import_doc_pages
-from zstack_contract.spec import ApiSpec, Param, dump_json
+from zstack_contract.specs.derive import ERROR_CORE, Overlay, derive_all, openapi_document, response_schema
+from zstack_contract.specs.importer import import_doc_pages
+from zstack_contract.specs.spec import ApiSpec, Param, dump_json
 
 PAGES = Path(__file__).parent / "pages"
 SPECS = {s.operation_id: s for s in import_doc_pages(sorted(PAGES.glob("*.txt")))}
@@ -422,7 +422,7 @@ def test_required_fields_per_level_over_the_family(api_name: str, level: str) ->
 
 
 def _validator(api_name: str, level: str) -> Draft202012Validator:
-    from zstack_contract.derive import error_code_schema
+    from zstack_contract.specs.derive import error_code_schema
 
     schema = {
         **response_schema(SPECS[api_name], level),
@@ -448,7 +448,7 @@ def test_a_200_may_carry_error_null_or_leave_it_out(api_name: str, level: str) -
 
 @pytest.mark.parametrize("api_name", FAMILY)
 def test_error_envelope_must_part_is_exactly_code_description_details(api_name: str) -> None:
-    from zstack_contract.derive import error_code_schema
+    from zstack_contract.specs.derive import error_code_schema
 
     error = error_code_schema(SPECS[api_name], "#/$defs/")
     assert error["required"] == list(ERROR_CORE)
@@ -465,7 +465,7 @@ def test_error_envelope_must_part_is_exactly_code_description_details(api_name: 
 def test_query_database_backup_error_members_are_not_required_whatever_the_wording() -> None:
     # The page words them "Reserved, null by default" / "null when there is none": not the phrases of the
     # English regex, yet ZStack's ErrorCode leaves them null unless something fills them.
-    from zstack_contract.derive import error_code_schema
+    from zstack_contract.specs.derive import error_code_schema
 
     spec = SPECS["QueryDatabaseBackup"]
     error = error_code_schema(spec, "#/$defs/")
@@ -536,6 +536,6 @@ def test_family_document_loads_in_schemathesis(tmp_path: Path) -> None:
 def test_generated_case_finds_the_api_its_operation_stands_for(
     operation: dict[str, Any], body: Any, expected: str | None
 ) -> None:
-    from zstack_contract.generation import api_name_for
+    from zstack_contract.pytest.generated import api_name_for
 
     assert api_name_for(operation, body) == expected

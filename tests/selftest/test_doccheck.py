@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.selftest.conftest import SCHEMAS
-from zstack_contract.checks import RULES
-from zstack_contract.contract import load_catalog
-from zstack_contract.doccheck import DOC_CHECKS, DOC_FAMILY, DOC_RULES, doc_records
-from zstack_contract.findings import Finding, Level
+from zstack_contract.engine.checks import RULES
+from zstack_contract.engine.doccheck import DOC_CHECKS, DOC_FAMILY, doc_records
+from zstack_contract.engine.findings import Finding, Level
+from zstack_contract.engine.rules import DOC_RULES
+from zstack_contract.specs.contract import load_catalog
 
 CATALOG = {api.name: api for api in load_catalog(SCHEMAS)}
 RECORDS = doc_records(CATALOG.values())

@@ -10,11 +10,11 @@ import pytest
 
 from tests.selftest.conftest import SCHEMAS
 from tests.selftest.suite_runner import run_suite
-from zstack_contract.checks import finding
-from zstack_contract.contract import ApiContract, load_catalog
-from zstack_contract.exercise import Mode, mode, no_auth_apis, not_exercised_records, read_apis
-from zstack_contract.results import CheckRecord
-from zstack_contract.summary import NOT_RUN, one_line, summarize
+from zstack_contract.engine.checks import finding
+from zstack_contract.engine.findings import CheckRecord
+from zstack_contract.pytest.exercise import Mode, mode, no_auth_apis, not_exercised_records, read_apis
+from zstack_contract.reporting.summary import NOT_RUN, one_line, summarize
+from zstack_contract.specs.contract import ApiContract, load_catalog
 
 CATALOG = {api.name: api for api in load_catalog(SCHEMAS)}
 STATE_CHANGING = {

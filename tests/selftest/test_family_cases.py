@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.selftest.conftest import SCHEMAS
-from zstack_contract.cases import documented_flags, parameter_cases, positive_values
-from zstack_contract.contract import load_catalog
-from zstack_contract.expectations import Outcome
-from zstack_contract.findings import Finding, Level
-from zstack_contract.generation import _absent, query_expectation, reshaping_query
+from zstack_contract.engine.findings import Finding, Level
+from zstack_contract.generation.cases import documented_flags, parameter_cases, positive_values
+from zstack_contract.generation.expectations import Outcome
+from zstack_contract.pytest.generated import _absent, query_expectation, reshaping_query
+from zstack_contract.specs.contract import load_catalog
 
 CATALOG = {api.name: api for api in load_catalog(SCHEMAS)}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.selftest.conftest import SCHEMAS
-from zstack_contract.importer import DocPageError, import_doc_page, import_doc_pages, parse_doc_page, split_label
-from zstack_contract.spec import ApiSpec, Param, dump_json, load_spec
+from zstack_contract.specs.importer import DocPageError, import_doc_page, import_doc_pages, parse_doc_page, split_label
+from zstack_contract.specs.spec import ApiSpec, Param, dump_json, load_spec
 
 # The published pages, copied verbatim from ../shared/api-docs so that these tests never depend on a sibling folder.
 PAGES = Path(__file__).parent / "pages"

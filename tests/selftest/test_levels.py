@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from tests.selftest.conftest import SCHEMAS
-from zstack_contract.derive import ERROR_CORE, ERROR_DEF, result_key
-from zstack_contract.spec import load_spec
-from zstack_contract.validation import validator_for
+from zstack_contract.engine.validation import validator_for
+from zstack_contract.specs.derive import ERROR_CORE, ERROR_DEF, result_key
+from zstack_contract.specs.spec import load_spec
 
 APIS = sorted(p.parent.name for p in SCHEMAS.glob("*/spec.json"))
 LEVEL_FILES = {"must": "response.schema.json", "should": "response.should.schema.json"}

@@ -6,9 +6,9 @@ import pytest
 
 from tests.selftest.conftest import SCHEMAS
 from tests.selftest.jvm_vectors import JvmVector, vector_params
-from zstack_contract.contract import load_contract
-from zstack_contract.expectations import Outcome
-from zstack_contract.oracle import expectation_for, java_double_int_value
+from zstack_contract.engine.oracle import expectation_for, java_double_int_value
+from zstack_contract.generation.expectations import Outcome
+from zstack_contract.specs.contract import load_contract
 
 API = load_contract(SCHEMAS / "GetDatabaseBackupFromImageStore")
 URL = ("url", "sftp://s.invalid/x")

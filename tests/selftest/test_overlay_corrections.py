@@ -16,9 +16,9 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
 from tests.selftest.conftest import SCHEMAS
-from zstack_contract.contract import load_catalog
-from zstack_contract.derive import CORRECTABLE, Correction, Overlay, OverlayError, corrected_spec, derive_all
-from zstack_contract.spec import load_spec
+from zstack_contract.specs.contract import load_catalog
+from zstack_contract.specs.derive import CORRECTABLE, Correction, Overlay, OverlayError, corrected_spec, derive_all
+from zstack_contract.specs.spec import load_spec
 
 # Protocol notes §5, family table; verified in the Java SDK's RestInfo blocks (needPoll = true).
 ASYNC_APIS = (

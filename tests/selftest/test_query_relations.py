@@ -8,10 +8,8 @@ from typing import Any
 import pytest
 
 from tests.selftest.conftest import SCHEMAS
-from zstack_contract.client import Exchange
-from zstack_contract.contract import ApiContract, load_contract
-from zstack_contract.findings import Level
-from zstack_contract.query import (
+from zstack_contract.engine.findings import Level
+from zstack_contract.engine.query import (
     NO_OPERATOR_TEXT,
     Answer,
     Kind,
@@ -35,7 +33,7 @@ from zstack_contract.query import (
     spread,
     wire_value,
 )
-from zstack_contract.query_relations import (
+from zstack_contract.engine.query_relations import (
     answer_findings,
     condition_without_operator,
     count_findings,
@@ -50,6 +48,8 @@ from zstack_contract.query_relations import (
     sort_findings,
     uuid_findings,
 )
+from zstack_contract.specs.contract import ApiContract, load_contract
+from zstack_contract.transport.client import Exchange
 
 API = "QueryThing"
 ITEM_SCHEMA: dict[str, Any] = {

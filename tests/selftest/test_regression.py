@@ -15,8 +15,8 @@ import pytest
 from tests.selftest.conftest import REPO
 from tests.selftest.suite_runner import run_suite
 from zstack_contract.cli import main as cli_main
-from zstack_contract.findings import Finding, Level
-from zstack_contract.regression import (
+from zstack_contract.engine.findings import CheckRecord, Finding, Level
+from zstack_contract.reporting.regression import (
     CAVEAT_MASKED,
     CAVEAT_NOT_RUN,
     EXIT_BAD_INPUT,
@@ -28,7 +28,7 @@ from zstack_contract.regression import (
     main_diff,
     render_html,
 )
-from zstack_contract.results import CheckRecord, RunResults
+from zstack_contract.reporting.results import RunResults
 
 API = "GetDatabaseBackupFromImageStore"
 SHAPE_TEST = f"tests/contract/test_response_shape.py::test_valid_request_answered_with_documented_shape[{API}]"

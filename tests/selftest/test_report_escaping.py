@@ -26,11 +26,11 @@ from werkzeug.wrappers import Request, Response
 from tests.selftest.chromium import headless
 from tests.selftest.conftest import REPO
 from tests.selftest.suite_runner import SuiteRun, run_suite
-from zstack_contract.html_report import escaped_environment, findings_html, summary_html
+from zstack_contract.engine.findings import CheckRecord
 from zstack_contract.mock import SEEDED_IMAGE_STORE_URL, MockZStack
 from zstack_contract.mock.app import MockZStackApp
-from zstack_contract.results import CheckRecord
-from zstack_contract.summary import Summary, summarize
+from zstack_contract.pytest.html_report import escaped_environment, findings_html, summary_html
+from zstack_contract.reporting.summary import Summary, summarize
 
 API_PATH = "/zstack/v1/database-backups/image-store"
 VERSION_PATH = "/zstack/v1/management-nodes/actions"
@@ -297,7 +297,7 @@ def test_summary_without_a_reason_has_no_reason_line() -> None:
 
 
 def test_findings_fragment_escapes_every_field() -> None:
-    from zstack_contract.findings import Finding, Level
+    from zstack_contract.engine.findings import Finding, Level
 
     f = Finding(
         api="Api",

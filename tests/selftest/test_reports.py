@@ -13,10 +13,10 @@ import requests
 
 from tests.selftest.chromium import headless
 from tests.selftest.suite_runner import run_suite
-from zstack_contract.client import LOGIN_PATH, sha512_hex
 from zstack_contract.mock import SEEDED_IMAGE_STORE_URL, MockZStack
 from zstack_contract.mock import data as mock_data
 from zstack_contract.mock.app import MockZStackApp
+from zstack_contract.transport.client import LOGIN_PATH, sha512_hex
 
 SHAPE = (
     "tests/contract/test_response_shape.py::test_valid_request_answered_with_documented_shape"

@@ -26,10 +26,10 @@ import requests
 from tests.selftest.alt_server import AltZStackServer
 from tests.selftest.conftest import REPO
 from tests.selftest.suite_runner import SuiteRun, run_suite
-from zstack_contract.client import LOGIN_PATH, sha512_hex
 from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, SEEDED_IMAGE_STORE_URL, MockZStack
 from zstack_contract.mock import data as mock_data
 from zstack_contract.mock.app import MockZStackApp
+from zstack_contract.transport.client import LOGIN_PATH, sha512_hex
 
 SESSION = "5b1d0c5e9a6f4e0c8d3b2a1f0e9d8c7b"  # what the hostile servers hand out at login
 PASSWORD = "Hostile-Pw-7f3a9c"

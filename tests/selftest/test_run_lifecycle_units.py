@@ -14,14 +14,13 @@ import pytest
 
 from tests.selftest.conftest import REPO, SCHEMAS
 from tests.selftest.suite_runner import run_suite
-from zstack_contract.contract import load_catalog
-from zstack_contract.findings import Finding, Level
-from zstack_contract.judge import Judge, scrub_report, target_error
-from zstack_contract.results import CheckRecord
+from zstack_contract.engine.findings import CheckRecord, Finding, Level
+from zstack_contract.pytest.judge import Judge, scrub_report, target_error
+from zstack_contract.pytest.stash import HALT, PENDING
+from zstack_contract.reporting.summary import NOT_RUN, Halt, one_line, summarize
 from zstack_contract.settings import resolve
-from zstack_contract.stash import HALT, PENDING
-from zstack_contract.summary import NOT_RUN, Halt, one_line, summarize
-from zstack_contract.target import TargetError
+from zstack_contract.specs.contract import load_catalog
+from zstack_contract.transport.target import TargetError
 
 SECRET = "0123456789abcdef0123456789abcdef"
 

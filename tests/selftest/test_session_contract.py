@@ -12,13 +12,14 @@ import pytest
 from tests.contract.test_sessions import no_auth_findings, session_uuid_findings, validate_findings
 from tests.selftest.conftest import SCHEMAS
 from tests.selftest.suite_runner import run_suite
-from zstack_contract.checks import check_exchange
-from zstack_contract.client import Auth, Exchange
-from zstack_contract.contract import load_catalog
-from zstack_contract.exercise import own_session
-from zstack_contract.expectations import positive_call, wrong_credentials
-from zstack_contract.judge import record_without_judge, target_error
-from zstack_contract.target import TargetError
+from zstack_contract.engine.checks import check_exchange
+from zstack_contract.engine.findings import Family
+from zstack_contract.generation.expectations import positive_call, wrong_credentials
+from zstack_contract.pytest.exercise import own_session
+from zstack_contract.pytest.judge import record_without_judge, target_error
+from zstack_contract.specs.contract import load_catalog
+from zstack_contract.transport.client import Auth, Exchange
+from zstack_contract.transport.target import TargetError
 
 CATALOG = {api.name: api for api in load_catalog(SCHEMAS)}
 SESSION_TESTS = "tests/contract/test_sessions.py::"
@@ -166,9 +167,11 @@ def test_no_second_session_skips_the_check_without_ending_the_run() -> None:
 
 def test_a_check_that_ended_before_its_judge_is_filed_under_its_api() -> None:
     """Skips and errors of tests whose API parameter is not named ``api`` still count under that API."""
-    module = types.SimpleNamespace(__name__="tests.contract.test_sessions")
+    family = types.SimpleNamespace(args=(Family.SESSIONS,))  # the module's pytest.mark.zstack_family
     item = types.SimpleNamespace(
-        nodeid="t[LogOut]", callspec=types.SimpleNamespace(params={"no_auth_api": CATALOG["LogOut"]}), module=module
+        nodeid="t[LogOut]",
+        callspec=types.SimpleNamespace(params={"no_auth_api": CATALOG["LogOut"]}),
+        get_closest_marker=lambda name: family if name == "zstack_family" else None,
     )
     report = types.SimpleNamespace(skipped=True, failed=False, longrepr="needs --zstack-account")
     record = record_without_judge(item, report)  # type: ignore[arg-type]

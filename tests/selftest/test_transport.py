@@ -24,8 +24,10 @@ from typing import Any
 
 import pytest
 
-from zstack_contract import safejson
-from zstack_contract.client import (
+from zstack_contract.engine.validation import validator_for
+from zstack_contract.settings import Settings
+from zstack_contract.transport import safejson
+from zstack_contract.transport.client import (
     LOGIN_PATH,
     Auth,
     Exchange,
@@ -33,10 +35,8 @@ from zstack_contract.client import (
     TargetUnreachableError,
     ZStackClient,
 )
-from zstack_contract.secret import Secret
-from zstack_contract.settings import Settings
-from zstack_contract.target import TargetError, open_target
-from zstack_contract.validation import validator_for
+from zstack_contract.transport.secret import Secret
+from zstack_contract.transport.target import TargetError, open_target
 
 SESSION = "0123456789abcdef0123456789abcdef"
 API = "/zstack/v1/database-backups/image-store"
@@ -377,8 +377,8 @@ def test_pytest_long_traceback_with_locals_shows_no_secret(
     test = tmp_path / "test_leak.py"
     test.write_text(  # the secrets come from the environment, so the test's source shows none
         "import os\n"
-        "from zstack_contract.client import ZStackClient\n"
-        "from zstack_contract.secret import Secret\n"
+        "from zstack_contract.transport.client import ZStackClient\n"
+        "from zstack_contract.transport.secret import Secret\n"
         "def test_send():\n"
         f"    client = ZStackClient({server.url!r}, timeout=5.0, session=Secret(os.environ.pop('S')))\n"
         "    client.send('GET', '/zstack/v1/database-backups/image-store')\n"
@@ -409,7 +409,7 @@ def test_pytest_long_traceback_with_locals_shows_no_secret(
     output = run.stdout + run.stderr
     assert "2 failed" in output, output
     assert "TargetUnreachableError" in output
-    from zstack_contract.client import sha512_hex
+    from zstack_contract.transport.client import sha512_hex
 
     for secret in (SESSION, password, sha512_hex(password)):
         assert secret not in output
@@ -486,7 +486,7 @@ def test_logout_answered_500_shows_no_session(serve: Callable[[Respond], TinySer
 
 
 def test_masking_takes_whole_tokens_only() -> None:
-    from zstack_contract.secret import mask_text
+    from zstack_contract.transport.secret import mask_text
 
     assert mask_text(f"OAuth {SESSION}", [SESSION]) == "OAuth {sessionUuid}"
     assert mask_text(f"OAuth {SESSION.upper()}", [SESSION]) == "OAuth {sessionUuid}"

@@ -1,0 +1,1 @@
+"""Wire -> judgement: rules, findings, the oracle, schema validation, doc and query checks."""

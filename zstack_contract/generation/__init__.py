@@ -1,0 +1,1 @@
+"""Spec -> request cases: what to send and what each case expects."""

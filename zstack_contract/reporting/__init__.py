@@ -1,0 +1,1 @@
+"""Judgement -> reports: results, the verdict summary, baselines, HTML and the regression diff."""

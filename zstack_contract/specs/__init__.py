@@ -1,0 +1,1 @@
+"""Doc pages -> spec -> derived schemas: the importer, the deriver and the loaded contract of each API."""
