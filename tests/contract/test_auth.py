@@ -6,7 +6,7 @@ import pytest
 
 from zstack_contract.engine.checks import check_exchange
 from zstack_contract.engine.findings import Family
-from zstack_contract.generation.cases import RequestCase, positive_values
+from zstack_contract.generation.cases import AuthMode, RequestCase, positive_values
 from zstack_contract.pytest.exercise import own_session, send
 from zstack_contract.pytest.judge import Judge
 from zstack_contract.settings import Settings
@@ -19,13 +19,13 @@ pytestmark = pytest.mark.zstack_family(Family.AUTH)
 
 
 def _auth(case: RequestCase, zstack: Target) -> Auth | Secret:
-    if case.auth == "none":
+    if case.auth is AuthMode.NONE:
         return Auth.NONE
-    if case.auth == "scheme":
+    if case.auth is AuthMode.WRONG_SCHEME:
         return Auth.WRONG_SCHEME
-    if case.auth == "unknown-session":
+    if case.auth is AuthMode.UNKNOWN_SESSION:
         return Auth.UNKNOWN_SESSION
-    if case.auth == "logged-out":
+    if case.auth is AuthMode.LOGGED_OUT:
         session = own_session(zstack)
         logout = zstack.client.logout(session)
         if logout.status != 200:

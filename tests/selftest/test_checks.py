@@ -23,7 +23,7 @@ from zstack_contract.engine.findings import Level
 from zstack_contract.engine.rules import Rule
 from zstack_contract.engine.validation import schema_findings
 from zstack_contract.generation import expectations as table
-from zstack_contract.generation.cases import RequestCase
+from zstack_contract.generation.cases import AuthMode, RequestCase
 from zstack_contract.specs.contract import load_contract
 from zstack_contract.transport.client import Exchange, LoginRejectedError
 from zstack_contract.transport.secret import Secret
@@ -351,7 +351,7 @@ class _RefusingTarget:
 def test_login_refused_in_session_after_logout_skips_saying_why() -> None:
     # Not a finding against the API under test (the case could not be set up), and not a crash: a skip that
     # names the refusal; test_login_inventory_shape judges the login itself.
-    case = RequestCase("session-after-logout", "auth", (), table.invalid_session(), auth="logged-out")
+    case = RequestCase("session-after-logout", "auth", (), table.invalid_session(), auth=AuthMode.LOGGED_OUT)
     with pytest.raises(pytest.skip.Exception) as skipped:
         _auth(case, cast(Target, _RefusingTarget()))
     assert str(skipped.value).startswith("cannot set up: logging in a session of the suite's own failed")

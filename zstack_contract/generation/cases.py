@@ -11,6 +11,7 @@ import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import parse_qsl, urlsplit
 
 from zstack_contract.generation import expectations as table
@@ -23,6 +24,16 @@ UNKNOWN_PARAM = "zstackContractUnknownParam"
 TAG_VALUES = ("zstack-contract::probe-a", "zstack-contract::probe-b")
 
 
+class AuthMode(StrEnum):
+    """How a case authenticates: the run's session, or one of the ways ZStack must refuse."""
+
+    SESSION = "session"
+    NONE = "none"  # no Authorization header
+    WRONG_SCHEME = "scheme"  # a non-OAuth scheme
+    UNKNOWN_SESSION = "unknown-session"  # a well-formed session uuid the node never issued
+    LOGGED_OUT = "logged-out"  # a session of the suite's own, logged out first
+
+
 @dataclass(frozen=True)
 class RequestCase:
     """One request of the example suite and what the contract expects of its answer."""
@@ -31,7 +42,7 @@ class RequestCase:
     family: str  # parameters | auth | examples | shape
     query: tuple[tuple[str, str], ...]
     expectation: Expectation
-    auth: str = "session"  # session | none | scheme | unknown-session | logged-out
+    auth: AuthMode = AuthMode.SESSION
     note: str = ""
 
 
@@ -195,10 +206,10 @@ def auth_cases(api: ApiContract, positive: PositiveValues) -> list[RequestCase]:
     base = positive.query()
     session = table.invalid_session(arguments_complete=not positive.missing)
     return [
-        RequestCase("no-authorization-header", "auth", base, table.missing_authorization(), auth="none"),
-        RequestCase("non-oauth-scheme", "auth", base, table.wrong_scheme(), auth="scheme"),
-        RequestCase("unknown-session", "auth", base, session, auth="unknown-session"),
-        RequestCase("session-after-logout", "auth", base, session, auth="logged-out"),
+        RequestCase("no-authorization-header", "auth", base, table.missing_authorization(), auth=AuthMode.NONE),
+        RequestCase("non-oauth-scheme", "auth", base, table.wrong_scheme(), auth=AuthMode.WRONG_SCHEME),
+        RequestCase("unknown-session", "auth", base, session, auth=AuthMode.UNKNOWN_SESSION),
+        RequestCase("session-after-logout", "auth", base, session, auth=AuthMode.LOGGED_OUT),
     ]
 
 

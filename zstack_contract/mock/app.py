@@ -35,7 +35,7 @@ from zstack_contract.mock.data import (
     repository,
     repository_host,
 )
-from zstack_contract.mock.deviations import DEVIATIONS
+from zstack_contract.mock.deviations import DEVIATIONS, DeviationName
 from zstack_contract.mock.family import BACKUP_STORAGE, DATABASE_BACKUP, ZONE, Kind, Record, Store
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ class MockZStackApp:
         with self._lock:
             return list(self._errors)
 
-    def deviates(self, name: str) -> bool:
+    def deviates(self, name: DeviationName) -> bool:
         # A name the catalogue lacks is a typo in this module. Failing loudly keeps a deviation from
         # being silently dead.
         if name not in DEVIATIONS:
@@ -293,7 +293,7 @@ class MockZStackApp:
         for key, values in request.args.lists():
             name, dot, index = key.partition(".")
             if dot and name in lists:
-                if self.deviates("indexed-lists-rejected"):
+                if self.deviates(DeviationName.INDEXED_LISTS_REJECTED):
                     raise _HaltError(self._api_error(error_code("SYS.1007", f"unknown parameter[{key}]")))
                 if len(values) > 1:
                     raise _HaltError(_text(400, _only_one_value(key)))
@@ -305,14 +305,14 @@ class MockZStackApp:
             elif not dot and name in lists:
                 fields[name] = list(values)
             elif not dot and name in scalars:
-                if len(values) > 1 and not self.deviates("duplicate-scalar-accepted"):
+                if len(values) > 1 and not self.deviates(DeviationName.DUPLICATE_SCALAR_ACCEPTED):
                     raise _HaltError(_text(400, _only_one_value(key)))
                 try:
                     fields[name] = scalars[name](values[0])
                 except jvm.NumberFormatError as exc:
                     # TypeUtils lets NumberFormatException escape, so RestServer's catch-all answers 500.
                     raise _HaltError(_text(500, str(exc))) from None
-            elif self.deviates("unknown-param-rejected"):
+            elif self.deviates(DeviationName.UNKNOWN_PARAM_REJECTED):
                 raise _HaltError(self._api_error(error_code("SYS.1007", f"unknown parameter[{key}]")))
             # Otherwise the real server logs "unknown query parameter[...], ignored" and moves on.
         for name, pairs in indexed.items():
@@ -325,7 +325,7 @@ class MockZStackApp:
 
     def _json(self, status: int, payload: JsonObject) -> Response:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        if self.deviates("content-type-html"):
+        if self.deviates(DeviationName.CONTENT_TYPE_HTML):
             return BareResponse(body, status=status, content_type=HTML)
         return BareResponse(body, status=status)
 
@@ -333,12 +333,12 @@ class MockZStackApp:
         """A sync API failure: 503 with ``{"error": ErrorCode}``, unless a deviation bends it."""
         error = dict(error)
         cause = error.get("cause")
-        if self.deviates("cause-as-string") and isinstance(cause, dict):
+        if self.deviates(DeviationName.CAUSE_AS_STRING) and isinstance(cause, dict):
             error["cause"] = cause["details"]
-        if self.deviates("error-missing-code"):
+        if self.deviates(DeviationName.ERROR_MISSING_CODE):
             del error["code"]
-        payload = error if self.deviates("error-unwrapped") else {"error": error}
-        if status == 503 and self.deviates("error-as-200"):
+        payload = error if self.deviates(DeviationName.ERROR_UNWRAPPED) else {"error": error}
+        if status == 503 and self.deviates(DeviationName.ERROR_AS_200):
             status = 200
         return self._json(status, payload)
 
@@ -357,7 +357,7 @@ class MockZStackApp:
         return session is not None and _server_now() < session.expires
 
     def _close_session(self, session_uuid: str) -> None:
-        if self.deviates("session-not-invalidated"):
+        if self.deviates(DeviationName.SESSION_NOT_INVALIDATED):
             return
         with self._lock:
             if self._sessions.pop(session_uuid, None) is not None:
@@ -374,7 +374,7 @@ class MockZStackApp:
         None means the check is switched off. Whether the session exists is decided later, by the API
         mediator, after parameter validation.
         """
-        if self.deviates("auth-ignored"):
+        if self.deviates(DeviationName.AUTH_IGNORED):
             return None
         header = request.headers.get("Authorization")
         if header is None:
@@ -387,7 +387,7 @@ class MockZStackApp:
         raise _HaltError(self._unauthenticated(400, "Authorization type must be 'OAuth'"))
 
     def _unauthenticated(self, status: int, text: str) -> Response:
-        if self.deviates("auth-401"):
+        if self.deviates(DeviationName.AUTH_401):
             return self._api_error(error_code("ID.1001", text), status=401)
         return _text(status, text)
 
@@ -415,10 +415,10 @@ class MockZStackApp:
     def _require_session(self, session_uuid: str | None) -> None:
         if session_uuid is None or self._session_is_valid(session_uuid):
             return
-        if self.deviates("unknown-session-400"):
+        if self.deviates(DeviationName.UNKNOWN_SESSION_400):
             raise _HaltError(_text(400, "invalid session"))
-        code = "SYS.1000" if self.deviates("wrong-session-code") else "ID.1001"
-        status = 401 if self.deviates("auth-401") else 503
+        code = "SYS.1000" if self.deviates(DeviationName.WRONG_SESSION_CODE) else "ID.1001"
+        status = 401 if self.deviates(DeviationName.AUTH_401) else 503
         raise _HaltError(self._api_error(error_code(code, "Session expired"), status=status))
 
     # Identity APIs (all @SuppressCredentialCheck).
@@ -435,16 +435,18 @@ class MockZStackApp:
         account_name = _string_param(params, "accountName")
         password = _string_param(params, "password")
         if account_name is None:
-            if self.deviates("login-missing-account-accepted"):
+            if self.deviates(DeviationName.LOGIN_MISSING_ACCOUNT_ACCEPTED):
                 return self._api_error(error_code("ID.1000", "wrong account name or password"))
             return self._api_error(_mandatory("accountName"))
         if password is None:
             return self._api_error(_mandatory("password"))
         account = ACCOUNTS.get(account_name)
-        if account is None or (password != account.password_sha512 and not self.deviates("login-any-password")):
+        if account is None or (
+            password != account.password_sha512 and not self.deviates(DeviationName.LOGIN_ANY_PASSWORD)
+        ):
             return self._api_error(error_code("ID.1000", "wrong account name or password"))
         # The deviation spares an account's first live session, so a client can still sign in once.
-        drop_uuid = self.deviates("login-inventory-without-uuid") and self._has_live_session(account)
+        drop_uuid = self.deviates(DeviationName.LOGIN_INVENTORY_WITHOUT_UUID) and self._has_live_session(account)
         session = self._open_session(account)
         inventory: JsonObject = {
             "uuid": session.uuid,
@@ -470,12 +472,12 @@ class MockZStackApp:
 
     def _validate_session(self, request: Request, session_uuid: str) -> Response:
         self._read_body(request)
-        if self.deviates("validate-requires-auth"):
+        if self.deviates(DeviationName.VALIDATE_REQUIRES_AUTH):
             self._authorization(request)
         if request.method in _QUERY_METHODS:
             self.query_fields(request, {"sessionUuid": str})
         valid = self._session_is_valid(session_uuid)
-        if self.deviates("validate-session-true-after-logout"):
+        if self.deviates(DeviationName.VALIDATE_SESSION_TRUE_AFTER_LOGOUT):
             with self._lock:
                 valid = valid or session_uuid in self._logged_out
         return self._json(200, {"valid": valid})
@@ -486,7 +488,7 @@ class MockZStackApp:
         body = self._read_body(request)
         if request.method != "PUT" or body is None or "getVersion" not in body:
             return _no_api_on_shared_path(request, body)
-        if self.deviates("version-requires-auth"):
+        if self.deviates(DeviationName.VERSION_REQUIRES_AUTH):
             self._authorization(request)
         self._object_param(body, "getVersion")
         return self._json(200, {"version": MANAGEMENT_NODE_VERSION, "success": True})
@@ -494,29 +496,29 @@ class MockZStackApp:
     # GetDatabaseBackupFromImageStore.
 
     def _database_backups_from_image_store(self, request: Request) -> Response:
-        if request.method in {"POST", "PUT"} and self.deviates("method-not-allowed"):
+        if request.method in {"POST", "PUT"} and self.deviates(DeviationName.METHOD_NOT_ALLOWED):
             return _text(405, f"Request method '{request.method}' not supported")
         self._read_body(request)
         session_uuid = self._authorization(request)
         query = self._backup_query(request)
-        if self.deviates("server-error-on-tag-chars"):
+        if self.deviates(DeviationName.SERVER_ERROR_ON_TAG_CHARS):
             for tag in query.tags:
                 if _TAG_BREAKING_CHARS.search(tag):
                     return _text(500, f"java.lang.IllegalArgumentException: cannot parse tag[{tag}]")
 
         url = query.url
         url_missing = url is None or not jvm.java_trim(url)
-        if url is None and self.deviates("plain-500-on-missing-url"):
+        if url is None and self.deviates(DeviationName.PLAIN_500_ON_MISSING_URL):
             return _text(500, "java.lang.NullPointerException")
-        if url is None and self.deviates("missing-arg-as-session-error"):
+        if url is None and self.deviates(DeviationName.MISSING_ARG_AS_SESSION_ERROR):
             return self._api_error(error_code("ID.1001", "session of message[GetDatabaseBackupFromImageStore] is null"))
-        if url_missing and not self.deviates("validation-skipped"):
+        if url_missing and not self.deviates(DeviationName.VALIDATION_SKIPPED):
             return self._api_error(
                 _mandatory("url") if url is None else error_code("SYS.1007", "field[url] cannot be an empty string")
             )
         registry_port = query.registry_port
         if not 1 <= registry_port <= 65535:
-            if not self.deviates("port-range-unchecked"):
+            if not self.deviates(DeviationName.PORT_RANGE_UNCHECKED):
                 return self._api_error(error_code("SYS.1007", "field[registryPort] must be in range of [1, 65535]"))
             # The unchecked server falls back to its default registry port instead of refusing.
             registry_port = DEFAULT_REGISTRY_PORT
@@ -525,7 +527,7 @@ class MockZStackApp:
         if url is None or url_missing:
             # A server that skips url validation ends up scanning its default store.
             return self._infos(repository(SEEDED_IMAGE_STORE_HOST, DEFAULT_REGISTRY_PORT))
-        if self.deviates("server-error-non-ascii-url"):
+        if self.deviates(DeviationName.SERVER_ERROR_NON_ASCII_URL):
             match = _NON_ASCII.search(url)
             if match is not None:
                 return _text(
@@ -558,9 +560,9 @@ class MockZStackApp:
 
     def _infos(self, images: list[ImageInfo]) -> Response:
         items = [self._image_info(image) for image in images]
-        if not items and self.deviates("infos-omitted-when-empty"):
+        if not items and self.deviates(DeviationName.INFOS_OMITTED_WHEN_EMPTY):
             return self._json(200, {})
-        return self._json(200, {"backups" if self.deviates("backups-key") else "infos": items})
+        return self._json(200, {"backups" if self.deviates(DeviationName.BACKUPS_KEY) else "infos": items})
 
     def _image_info(self, image: ImageInfo) -> JsonObject:
         item: JsonObject = {
@@ -572,24 +574,28 @@ class MockZStackApp:
             "arch": image.arch,
             "desc": image.desc,
             "size": self._size(image.size),
-            "virtualsize": float(image.virtualsize) if self.deviates("size-as-float") else image.virtualsize,
+            "virtualsize": float(image.virtualsize)
+            if self.deviates(DeviationName.SIZE_AS_FLOAT)
+            else image.virtualsize,
             "name": image.name,
         }
-        if self.deviates("missing-author"):
+        if self.deviates(DeviationName.MISSING_AUTHOR):
             del item["author"]
         return item
 
     def _created(self, moment: datetime) -> str | int:
-        if self.deviates("created-epoch-millis"):
+        if self.deviates(DeviationName.CREATED_EPOCH_MILLIS):
             return int(moment.replace(tzinfo=UTC).timestamp()) * 1000
-        if self.deviates("iso-dates"):
+        if self.deviates(DeviationName.ISO_DATES):
             return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         return jvm.gson_date(moment)
 
     def _size(self, size: int) -> int | float | str:
-        if self.deviates("size-as-string") or (self.deviates("size-string-when-large") and size >= INT32_LIMIT):
+        if self.deviates(DeviationName.SIZE_AS_STRING) or (
+            self.deviates(DeviationName.SIZE_STRING_WHEN_LARGE) and size >= INT32_LIMIT
+        ):
             return str(size)
-        if self.deviates("size-as-float"):
+        if self.deviates(DeviationName.SIZE_AS_FLOAT):
             return float(size)
         return size
 
@@ -603,20 +609,20 @@ class MockZStackApp:
 
     def _quirks(self) -> query.Quirks:
         return query.Quirks(
-            limit_ignored=self.deviates("query-limit-ignored"),
-            start_one_based=self.deviates("query-start-off-by-one"),
-            count_plus_one=self.deviates("query-count-wrong"),
-            total_missing=self.deviates("query-total-missing"),
-            conditions_ignored=self.deviates("query-q-ignored"),
-            ne_as_eq=self.deviates("query-ne-as-eq"),
-            fields_ignored=self.deviates("query-fields-ignored"),
-            sort_reversed=self.deviates("query-sort-reversed"),
-            non_integer_limit_accepted=self.deviates("query-limit-non-integer-accepted"),
-            operatorless_condition_accepted=self.deviates("query-condition-without-operator-accepted"),
+            limit_ignored=self.deviates(DeviationName.QUERY_LIMIT_IGNORED),
+            start_one_based=self.deviates(DeviationName.QUERY_START_OFF_BY_ONE),
+            count_plus_one=self.deviates(DeviationName.QUERY_COUNT_WRONG),
+            total_missing=self.deviates(DeviationName.QUERY_TOTAL_MISSING),
+            conditions_ignored=self.deviates(DeviationName.QUERY_Q_IGNORED),
+            ne_as_eq=self.deviates(DeviationName.QUERY_NE_AS_EQ),
+            fields_ignored=self.deviates(DeviationName.QUERY_FIELDS_IGNORED),
+            sort_reversed=self.deviates(DeviationName.QUERY_SORT_REVERSED),
+            non_integer_limit_accepted=self.deviates(DeviationName.QUERY_LIMIT_NON_INTEGER_ACCEPTED),
+            operatorless_condition_accepted=self.deviates(DeviationName.QUERY_CONDITION_WITHOUT_OPERATOR_ACCEPTED),
         )
 
     def _query(self, request: Request, kind: Kind, resource_uuid: str | None) -> Response:
-        if resource_uuid is not None and self.deviates("query-short-form-404"):
+        if resource_uuid is not None and self.deviates(DeviationName.QUERY_SHORT_FORM_404):
             return _text(404, f"no api mapping to {request.path.removeprefix('/zstack')}")
         body = self._read_body(request)
         # The path is shared with the kind's create/delete/update APIs, so the method picks; only GET is served.
@@ -657,7 +663,7 @@ class MockZStackApp:
             if value is None:
                 continue
             if field_type == "timestamp" and isinstance(value, datetime):
-                if kind is ZONE and name == "createDate" and self.deviates("query-inventory-wrong-type"):
+                if kind is ZONE and name == "createDate" and self.deviates(DeviationName.QUERY_INVENTORY_WRONG_TYPE):
                     item[name] = int(value.replace(tzinfo=UTC).timestamp()) * 1000
                 else:
                     item[name] = jvm.gson_date(value)
@@ -695,18 +701,13 @@ class MockZStackApp:
             chosen = storages
         else:
             # A join over the zone refs: a storage attached to two of the zones is added twice, as in the SQL.
-            chosen = [
-                bs
-                for bs in storages
-                for zone in _as_strings(bs.get("attachedZoneUuids"))
-                if zone in zone_uuids
-            ]
+            chosen = [bs for bs in storages for zone in _as_strings(bs.get("attachedZoneUuids")) if zone in zone_uuids]
         total = sum(_as_int(bs.get("totalCapacity")) for bs in chosen)
         available = sum(_as_int(bs.get("availableCapacity")) for bs in chosen)
         return self._json(
             200,
             {
-                "totalCapacity": str(total) if self.deviates("capacity-as-string") else total,
+                "totalCapacity": str(total) if self.deviates(DeviationName.CAPACITY_AS_STRING) else total,
                 "availableCapacity": available,
                 "success": True,
             },

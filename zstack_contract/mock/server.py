@@ -28,7 +28,7 @@ class _QuietRequestHandler(WSGIRequestHandler):
 class MockZStack:
     """An embedded mock ZStack management node.
 
-    >>> with MockZStack(["backups-key"]) as zstack:
+    >>> with MockZStack([DeviationName.BACKUPS_KEY]) as zstack:
     ...     zstack.url  # doctest: +SKIP
     'http://127.0.0.1:43121'
     """
