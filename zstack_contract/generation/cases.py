@@ -115,6 +115,10 @@ def list_parameter(api: ApiContract, param: Param) -> bool:
     return param.location == "query" and _is_list(api, param.name)
 
 
+# A request's query string: (key, value) pairs in order, keys repeated for lists.
+Query = tuple[tuple[str, str], ...]
+
+
 def _without(query: tuple[tuple[str, str], ...], name: str) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in query if k != name)
 
@@ -131,74 +135,66 @@ def parameter_cases(api: ApiContract, positive: PositiveValues) -> list[RequestC
     rule both share (unknown keys are ignored) is checked here.
     """
     base = positive.query()
-    refused = table.invalid_argument()
     cases: list[RequestCase] = []
     for param in () if api.is_query else api.spec.parameters:
         if param.location != "query":
             continue
-        name = param.name
-        if param.required:
-            cases.append(RequestCase(f"missing-{name}", "parameters", _without(base, name), refused))
-            if api.request_schema["properties"][name].get("type") == "string":
-                cases.append(RequestCase(f"empty-{name}", "parameters", _with(base, name, ""), refused))
-        if _is_integer(api, name):
-            cases.append(
-                RequestCase(
-                    f"non-integer-{name}",
-                    "parameters",
-                    _with(base, name, "abc"),
-                    table.non_numeric(),
-                )
-            )
-            low, high = _integer_bounds(api, name)
-            range_refused = table.out_of_range(api.overlay.source or "the overlay")
-            if low is not None:
-                cases.append(
-                    RequestCase(f"below-range-{name}", "parameters", _with(base, name, str(low - 1)), range_refused)
-                )
-            if high is not None:
-                cases.append(
-                    RequestCase(f"above-range-{name}", "parameters", _with(base, name, str(high + 1)), range_refused)
-                )
-        if _is_list(api, name) and not positive.missing:
-            repeated = (*base, *((name, v) for v in TAG_VALUES))
-            cases.append(
-                RequestCase(
-                    f"repeated-keys-{name}",
-                    "parameters",
-                    repeated,
-                    table.positive_call(table.repeated_list_keys().basis),
-                )
-            )
-            indexed = (*base, *((f"{name}.{i}", v) for i, v in enumerate(TAG_VALUES)))
-            cases.append(
-                RequestCase(
-                    f"indexed-keys-{name}",
-                    "parameters",
-                    indexed,
-                    table.indexed_list_keys(),
-                )
-            )
-        if not _is_list(api, name) and name in positive.values and not positive.missing:
-            value = positive.values[name]
-            cases.append(
-                RequestCase(
-                    f"duplicate-{name}",
-                    "parameters",
-                    (*base, (name, value)),
-                    table.duplicate_scalar(name),
-                )
-            )
+        cases += _required_cases(api, param.name, param.required, base)
+        if _is_integer(api, param.name):
+            cases += _integer_cases(api, param.name, base)
+        if positive.missing:
+            continue
+        if _is_list(api, param.name):
+            cases += _list_cases(param.name, base)
+        else:
+            cases += _duplicate_cases(param.name, positive)
     if not positive.missing:
-        cases.append(
-            RequestCase(
-                "unknown-parameter-ignored",
-                "parameters",
-                (*base, (UNKNOWN_PARAM, "1")),
-                table.unknown_parameter(),
-            )
-        )
+        unknown = (*base, (UNKNOWN_PARAM, "1"))
+        cases.append(RequestCase("unknown-parameter-ignored", "parameters", unknown, table.unknown_parameter()))
     return cases
+
+
+def _required_cases(api: ApiContract, name: str, required: bool, base: Query) -> list[RequestCase]:
+    """A required parameter left out, or (a string) sent empty: ZStack's argerr, 503 SYS.1007."""
+    if not required:
+        return []
+    refused = table.invalid_argument()
+    cases = [RequestCase(f"missing-{name}", "parameters", _without(base, name), refused)]
+    if api.request_schema["properties"][name].get("type") == "string":
+        cases.append(RequestCase(f"empty-{name}", "parameters", _with(base, name, ""), refused))
+    return cases
+
+
+def _integer_cases(api: ApiContract, name: str, base: Query) -> list[RequestCase]:
+    """A non-number, and one past each end of the documented (or overlay) range."""
+    cases = [RequestCase(f"non-integer-{name}", "parameters", _with(base, name, "abc"), table.non_numeric())]
+    low, high = _integer_bounds(api, name)
+    range_refused = table.out_of_range(api.overlay.source or "the overlay")
+    if low is not None:
+        cases.append(RequestCase(f"below-range-{name}", "parameters", _with(base, name, str(low - 1)), range_refused))
+    if high is not None:
+        cases.append(RequestCase(f"above-range-{name}", "parameters", _with(base, name, str(high + 1)), range_refused))
+    return cases
+
+
+def _list_cases(name: str, base: Query) -> list[RequestCase]:
+    """A list sent as repeated keys (k=a&k=b) and as indexed keys (k.0=a&k.1=b), both of which ZStack reads."""
+    repeated = (*base, *((name, v) for v in TAG_VALUES))
+    indexed = (*base, *((f"{name}.{i}", v) for i, v in enumerate(TAG_VALUES)))
+    return [
+        RequestCase(
+            f"repeated-keys-{name}", "parameters", repeated, table.positive_call(table.repeated_list_keys().basis)
+        ),
+        RequestCase(f"indexed-keys-{name}", "parameters", indexed, table.indexed_list_keys()),
+    ]
+
+
+def _duplicate_cases(name: str, positive: PositiveValues) -> list[RequestCase]:
+    """A scalar given twice: ZStack's 400 'only one value'."""
+    if name not in positive.values:
+        return []
+    duplicated = (*positive.query(), (name, positive.values[name]))
+    return [RequestCase(f"duplicate-{name}", "parameters", duplicated, table.duplicate_scalar(name))]
 
 
 def auth_cases(api: ApiContract, positive: PositiveValues) -> list[RequestCase]:
