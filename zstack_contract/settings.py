@@ -219,8 +219,42 @@ def resolve(cli: Getter, env: Mapping[str, str] | None = None, *, rootdir: Path)
     env = os.environ if env is None else env
     spec = {s.name: s for s in OPTIONS}
     raw = {name: _raw(s, cli, env) for name, s in spec.items()}
-
     url = None if raw["zstack_url"] is None else _base_url(raw["zstack_url"])
+    _check_target(raw, url)
+    baseline = Path(raw["zstack_baseline"]) if raw["zstack_baseline"] else None
+    if raw["zstack_update_baseline"] and baseline is None:
+        raise SettingsError("--zstack-update-baseline needs --zstack-baseline FILE to know where to write")
+    seed_raw = raw["zstack_seed"]
+    default_rate = 0.0 if url is None else DEFAULT_LIVE_RATE  # the embedded mock is not rate-limited
+    return Settings(
+        url=url,
+        session=None if raw["zstack_session"] is None else Secret(raw["zstack_session"]),
+        account=raw["zstack_account"],
+        password=None if raw["zstack_password"] is None else Secret(raw["zstack_password"]),
+        positive_params=_positive_values(raw, spec),
+        strict=bool(raw["zstack_strict"]),
+        timeout=_number(spec["zstack_timeout"], raw["zstack_timeout"], float, DEFAULT_TIMEOUT, 0.001),
+        rate_limit=_rate(spec["zstack_rate_limit"], raw["zstack_rate_limit"], default_rate),
+        deviations=tuple(raw["zstack_mock_deviation"]),
+        examples=_number(spec["zstack_examples"], raw["zstack_examples"], int, DEFAULT_EXAMPLES, 1),
+        seed=None if seed_raw is None else _number(spec["zstack_seed"], seed_raw, int, None, 0),
+        schemas_dir=Path(raw["zstack_schemas"]) if raw["zstack_schemas"] else rootdir / "schemas",
+        report_dir=_report_dir(raw["zstack_report_dir"], rootdir),
+        baseline=baseline,
+        update_baseline=bool(raw["zstack_update_baseline"]),
+        max_response_bytes=_number(
+            spec["zstack_max_response_bytes"],
+            raw["zstack_max_response_bytes"],
+            int,
+            DEFAULT_MAX_RESPONSE_BYTES,
+            MIN_MAX_RESPONSE_BYTES,
+        ),
+    )
+
+
+def _check_target(raw: Mapping[str, Any], url: str | None) -> None:
+    """The target and its credentials go together: a mock deviation only on the mock, a session uuid that is
+    one, an account with its password, and some credentials for a live node."""
     if url is not None and raw["zstack_mock_deviation"]:
         raise SettingsError("--zstack-mock-deviation applies to the embedded mock; drop it or drop --zstack-url")
     session = raw["zstack_session"]
@@ -239,6 +273,9 @@ def resolve(cli: Getter, env: Mapping[str, str] | None = None, *, rootdir: Path)
             "(or ZSTACK_ACCOUNT / ZSTACK_PASSWORD), or an existing session with --zstack-session UUID"
         )
 
+
+def _positive_values(raw: Mapping[str, Any], spec: Mapping[str, OptionSpec]) -> dict[str, str]:
+    """The values of positive calls: --zstack-param NAME=VALUE, the image store URL and the registry port."""
     positive: dict[str, str] = {}
     for item in raw["zstack_param"]:
         name, sep, value = item.partition("=")
@@ -252,44 +289,14 @@ def resolve(cli: Getter, env: Mapping[str, str] | None = None, *, rootdir: Path)
         if port > 65535:
             raise SettingsError(f"--zstack-registry-port must be in 1..65535, got {port}")
         positive["registryPort"] = str(port)
+    return positive
 
-    default_rate = 0.0 if url is None else DEFAULT_LIVE_RATE
-    seed_raw = raw["zstack_seed"]
-    report_raw = raw["zstack_report_dir"]
-    report_dir: Path | None
-    if report_raw is None:
-        report_dir = rootdir / "reports"
-    elif str(report_raw).lower() == "none":
-        report_dir = None
-    else:
-        report_dir = Path(report_raw)
-    baseline = Path(raw["zstack_baseline"]) if raw["zstack_baseline"] else None
-    if raw["zstack_update_baseline"] and baseline is None:
-        raise SettingsError("--zstack-update-baseline needs --zstack-baseline FILE to know where to write")
-    return Settings(
-        url=url,
-        session=None if raw["zstack_session"] is None else Secret(raw["zstack_session"]),
-        account=raw["zstack_account"],
-        password=None if raw["zstack_password"] is None else Secret(raw["zstack_password"]),
-        positive_params=positive,
-        strict=bool(raw["zstack_strict"]),
-        timeout=_number(spec["zstack_timeout"], raw["zstack_timeout"], float, DEFAULT_TIMEOUT, 0.001),
-        rate_limit=_rate(spec["zstack_rate_limit"], raw["zstack_rate_limit"], default_rate),
-        deviations=tuple(raw["zstack_mock_deviation"]),
-        examples=_number(spec["zstack_examples"], raw["zstack_examples"], int, DEFAULT_EXAMPLES, 1),
-        seed=None if seed_raw is None else _number(spec["zstack_seed"], seed_raw, int, None, 0),
-        schemas_dir=Path(raw["zstack_schemas"]) if raw["zstack_schemas"] else rootdir / "schemas",
-        report_dir=report_dir,
-        baseline=baseline,
-        update_baseline=bool(raw["zstack_update_baseline"]),
-        max_response_bytes=_number(
-            spec["zstack_max_response_bytes"],
-            raw["zstack_max_response_bytes"],
-            int,
-            DEFAULT_MAX_RESPONSE_BYTES,
-            MIN_MAX_RESPONSE_BYTES,
-        ),
-    )
+
+def _report_dir(raw: str | None, rootdir: Path) -> Path | None:
+    """Where reports go: ``<rootdir>/reports`` by default, nowhere for ``none``."""
+    if raw is None:
+        return rootdir / "reports"
+    return None if str(raw).lower() == "none" else Path(raw)
 
 
 def _rate(spec: OptionSpec, raw: str | None, default: float) -> float:
