@@ -11,20 +11,23 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
 SEED_API = "GetDatabaseBackupFromImageStore"
+# The session APIs every ZStack-speaking test server answers (login, logout, ValidateSession, GetVersion).
+SESSION_APIS = ("LogInByAccount", "LogOut", "ValidateSession", "GetVersion")
 
 
 def seed_only_schemas(folder: Path) -> Path:
-    """A schema folder holding only the seed API (its spec, overlay and derived files, and an openapi.json of
-    that one API): for servers that emulate only the seed page, whose other APIs would all be 'not served'."""
+    """A schema folder holding only the seed API and the session APIs (specs, overlays, derived files and an
+    openapi.json of them): for servers that emulate only those, whose other APIs would all be 'not served'."""
     from zstack_contract.specs.derive import derive_all
 
     schemas = folder / "seed-schemas"
     if not (schemas / "openapi.json").exists():
-        api = schemas / SEED_API
-        api.mkdir(parents=True, exist_ok=True)
-        for name in ("spec.json", "overlay.json"):
-            if (SCHEMAS / SEED_API / name).exists():
-                shutil.copyfile(SCHEMAS / SEED_API / name, api / name)
+        for api_name in (SEED_API, *SESSION_APIS):
+            api = schemas / api_name
+            api.mkdir(parents=True, exist_ok=True)
+            for name in ("spec.json", "overlay.json"):
+                if (SCHEMAS / api_name / name).exists():
+                    shutil.copyfile(SCHEMAS / api_name / name, api / name)
         for path, text in derive_all(schemas).items():
             path.write_text(text, encoding="utf-8")
     return schemas

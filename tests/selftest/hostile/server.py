@@ -161,9 +161,19 @@ class ZStackServer:
         except (ValueError, KeyError, TypeError):
             return text_reply(500, "Expected BEGIN_OBJECT but was STRING at line 1 column 1 path $")
         expected = hashlib.sha512(self.password.encode()).hexdigest()
+        for mandatory in ("accountName", "password"):  # @APIParam(required = true): argerr before the check
+            if not isinstance(credentials, dict) or mandatory not in credentials:
+                return error_reply("SYS.1007", f"field[{mandatory}] of message[APILogInByAccountMsg] is mandatory")
         if credentials.get("accountName") != self.account or credentials.get("password") != expected:
             return error_reply("ID.1000", "wrong account name or password")
-        inventory = {"uuid": self.issue_login_uuid(), "accountUuid": "36c27e8ff05c4780bf6d2fa65700f22e"}
+        # APILogInReply's SessionInventory (protocol notes §2), dates in Gson's format.
+        inventory = {
+            "uuid": self.issue_login_uuid(),
+            "accountUuid": "36c27e8ff05c4780bf6d2fa65700f22e",
+            "userUuid": "36c27e8ff05c4780bf6d2fa65700f22e",
+            "expiredDate": "Nov 15, 2017 12:20:57 AM",
+            "createDate": "Nov 14, 2017 10:20:57 PM",
+        }
         return json_reply(200, {"inventory": inventory})
 
     def issue_login_uuid(self) -> str:
