@@ -96,3 +96,18 @@ def test_a_value_equal_in_python_but_not_in_json_is_not_taken_for_the_derivation
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     with pytest.raises(ContractLoadError, match="not a valid JSON Schema"):
         load_contract(folder)
+
+
+@pytest.mark.parametrize(
+    ("api_name", "path", "own"),
+    [
+        ("QueryZone", "/zstack/v1/zones", True),
+        ("QueryZone", "/zstack/v1/zones/0b9a7d4e2f1c4a6b8d3e5f7a9c1b2d4e", False),  # the short form: an alternate
+        ("ValidateSession", "/zstack/v1/accounts/sessions/0b9a7d4e2f1c4a6b8d3e5f7a9c1b2d4e/valid", True),
+        ("ValidateSession", "/zstack/v1/accounts/sessions/a/b/valid", False),
+    ],
+)
+def test_own_path_fills_each_parameter_with_one_segment(api_name: str, path: str, own: bool) -> None:
+    # Only a 404 on an API's own path makes it "not served" (a Query short form's 404 is query.uuid's).
+    catalog = {contract.name: contract for contract in load_catalog(SCHEMAS)}
+    assert catalog[api_name].is_own_path(path) is own

@@ -20,7 +20,6 @@ from zstack_contract.engine.query import (
     expected_selection,
     field_choices,
     filter_cases,
-    gson_datetime,
     limits,
     page_sizes,
     profile_fields,
@@ -49,6 +48,7 @@ from zstack_contract.engine.query_relations import (
     uuid_findings,
 )
 from zstack_contract.specs.contract import ApiContract, load_contract
+from zstack_contract.specs.formats import parse_gson_date
 from zstack_contract.transport.client import Exchange
 
 API = "QueryThing"
@@ -147,11 +147,11 @@ def test_read_answer() -> None:
 
 
 def test_gson_datetime_orders_by_time_not_text() -> None:
-    earlier, later = gson_datetime("Nov 14, 2017 9:20:57 AM"), gson_datetime("Nov 14, 2017 10:20:57 PM")
+    earlier, later = parse_gson_date("Nov 14, 2017 9:20:57 AM"), parse_gson_date("Nov 14, 2017 10:20:57 PM")
     assert earlier is not None
     assert later is not None
     assert earlier < later
-    assert gson_datetime("2017-11-14") is None
+    assert parse_gson_date("2017-11-14") is None
 
 
 # SQL semantics of a condition.

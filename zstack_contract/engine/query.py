@@ -20,7 +20,6 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -257,7 +256,7 @@ def _fits(kind: Kind, value: Any) -> bool:
     if kind is Kind.BOOLEAN:
         return isinstance(value, bool)
     if kind is Kind.DATE:
-        return isinstance(value, str) and gson_datetime(value) is not None
+        return isinstance(value, str) and parse_gson_date(value) is not None
     return isinstance(value, str)
 
 
@@ -300,11 +299,6 @@ def queryable(profile: FieldProfile) -> bool:
 # What a condition selects (SQL semantics)
 
 
-def gson_datetime(value: str) -> datetime | None:
-    """The time a Gson date string names (see :mod:`zstack_contract.specs.formats`), or None."""
-    return parse_gson_date(value)
-
-
 def _loose(text: str) -> str:
     """What a case- and accent-insensitive, PAD SPACE collation compares: no accents, one case, no trailing spaces."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -319,7 +313,7 @@ def sort_key(kind: Kind, value: Any) -> Any:
     if not _fits(kind, value):
         return None
     if kind is Kind.DATE:
-        return gson_datetime(value)
+        return parse_gson_date(value)
     if kind is Kind.STRING:
         return value.upper()
     return value

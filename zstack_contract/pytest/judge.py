@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -127,8 +126,7 @@ class Judge:
         (``/zones/{uuid}``) answers 404 is served, and that 404 is a finding of its own (query.uuid)."""
         if self.target is None or not any(f.rule == NOT_SERVED_RULE for f in findings):
             return
-        own_path = re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(api.spec.path)) + "$")
-        if not exchanges or any(ex.status == 404 and own_path.match(ex.path) for ex in exchanges):
+        if not exchanges or any(ex.status == 404 and api.is_own_path(ex.path) for ex in exchanges):
             self.target.not_served.setdefault(api.name, self.item.nodeid)
 
     def _recheck_session(self, findings: list[Finding]) -> list[Finding]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -99,6 +100,14 @@ class ApiContract:
     @property
     def is_read_only(self) -> bool:
         return self.spec.method == "GET"
+
+    @cached_property
+    def _own_path(self) -> re.Pattern[str]:
+        return re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(self.spec.path)) + "$")
+
+    def is_own_path(self, path: str) -> bool:
+        """Whether a request path is this API's own path (``{params}`` filled in), not one of its alternates."""
+        return self._own_path.match(path) is not None
 
     @property
     def is_query(self) -> bool:
