@@ -209,6 +209,19 @@ def test_unjudgeable_body_is_a_must_finding() -> None:
     assert "nested deeper" in findings[0].actual
 
 
+@pytest.mark.parametrize("text", ["", "{}"], ids=["empty-body", "empty-object"])
+def test_result_less_api_may_answer_200_with_no_body(text: str) -> None:
+    # RestServer writes an empty ApiResponse as "" (sendResponse: response.isEmpty() ? "" : toJson): real ZStack's
+    # LogOut and Delete answer 200 with no body where the pages print {}.
+    logout = load_contract(SCHEMAS / "LogOut")
+    assert check_exchange(logout, "case", make_exchange(200, text), table.positive_call()) == []
+
+
+def test_an_empty_body_is_still_a_must_finding_where_a_result_is_due() -> None:
+    findings = check_exchange(API, "case", make_exchange(200, ""), table.positive_call())
+    assert ("response.json", MUST) in rules(findings)
+
+
 def test_new_rules_are_must() -> None:
     for rule in ("request.authenticated", "api.not-served", "response.unjudgeable", "request.refusal-class"):
         assert Rule(rule).level is Level.MUST

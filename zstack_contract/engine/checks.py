@@ -20,7 +20,16 @@ from zstack_contract.specs.contract import ApiContract
 from zstack_contract.transport.client import Auth, Exchange
 from zstack_contract.transport.safejson import excerpt
 
-__all__ = ["RULES", "Expectation", "Outcome", "body_findings", "check_exchange", "error_code", "finding"]
+__all__ = [
+    "RULES",
+    "Expectation",
+    "Outcome",
+    "body_findings",
+    "check_exchange",
+    "empty_result",
+    "error_code",
+    "finding",
+]
 
 SYNC_SUCCESS = 200
 NOT_FOUND = 404
@@ -45,11 +54,23 @@ def _alias_note(api: ApiContract, body: Any, f: Finding) -> Finding:
     return f
 
 
+def empty_result(api: ApiContract, ex: Exchange) -> bool:
+    """A 200 with an empty body from an API whose result has no fields: ZStack's own way of writing ``{}``.
+
+    RestServer writes an ApiResponse with ``response.isEmpty() ? "" : toJson(response)`` (``sendResponse``, read in
+    zstackio/zstack ``rest/.../RestServer.java``), so LogOut, DeleteDatabaseBackup and every other API whose
+    @RestResponse maps no field answer 200 with no body at all, where the pages and the protocol notes print ``{}``.
+    """
+    return ex.status == SYNC_SUCCESS and not api.result_fields and not ex.text.strip() and not ex.problem
+
+
 def body_findings(api: ApiContract, case: str, ex: Exchange) -> list[Finding]:
     """Shape rules for whatever came back, whatever was expected."""
     name = api.name
     out: list[Finding] = []
     is_json, body = ex.parsed
+    if empty_result(api, ex):
+        return out
     if ex.status in (SYNC_SUCCESS, API_FAILURE):
         if not is_json or not isinstance(body, dict):
             out.append(
