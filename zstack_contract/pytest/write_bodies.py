@@ -93,3 +93,18 @@ def invalid_call(api: ApiContract, case: InvalidBody, prefix: str, storage_uuid:
         name = f"{prefix}unknown-backup-storage"
         return create_call(api, name, fresh_uuid()), name
     raise ValueError(f"unknown invalid case {case.id}")
+
+
+# Explicit examples of the valid-name property (the prefix is the run's, so they are filled in at run time): a
+# name of exactly the limit in BMP characters, and one that reaches it with characters outside the BMP.
+FILL_TO_LIMIT = "\x00fill-to-limit"
+FILL_TO_LIMIT_ASTRAL = "\x00fill-to-limit-astral"
+
+
+def example_name(prefix: str, text: str) -> str:
+    """The name for one example: the boundary fillers, or ``prefix + text`` cut to the limit."""
+    if text == FILL_TO_LIMIT:
+        return name_of_length(prefix, NAME_LIMIT)
+    if text == FILL_TO_LIMIT_ASTRAL:
+        return name_of_length(prefix, NAME_LIMIT, astral=True)
+    return fit_name(prefix, text)
