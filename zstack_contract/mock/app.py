@@ -3,7 +3,8 @@
 The processing order follows the real server. RestServer first parses the body, then checks the
 Authorization header, then turns the query string into message fields. Its 400 and 500 answers are plain
 text. The API mediator then validates parameters, and only after that do the session checks run. Sync
-failures there are 503 with an ``{"error": ...}`` envelope.
+failures there are 503 with an ``{"error": ...}`` envelope. The asynchronous APIs and their job table live in
+async_api.py, jobs.py and writes.py; this module routes to them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 from werkzeug.wrappers import Request, Response
 
 from zstack_contract.mock import jvm, query
+from zstack_contract.mock.async_api import AsyncApis
 from zstack_contract.mock.data import (
     ACCOUNTS,
     DEFAULT_REGISTRY_PORT,
@@ -37,6 +39,7 @@ from zstack_contract.mock.data import (
 )
 from zstack_contract.mock.deviations import DEVIATIONS, DeviationName
 from zstack_contract.mock.family import BACKUP_STORAGE, DATABASE_BACKUP, ZONE, Kind, Record, Store
+from zstack_contract.mock.jobs import JOB_DELAY, JOB_RETENTION
 from zstack_contract.mock.wire import (
     HTML,
     BareResponse,
@@ -87,7 +90,16 @@ class _BackupQuery:
 class MockZStackApp:
     """A WSGI app holding the enabled deviations, the session table and any handler errors it recorded."""
 
-    def __init__(self, deviations: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        deviations: Iterable[str] = (),
+        *,
+        job_delay: float = JOB_DELAY,
+        job_retention: float = JOB_RETENTION,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``job_delay``, ``job_retention`` and ``clock`` drive the async job table (jobs.py); unit tests pass a
+        fake clock so a job's end and expiry need no sleep."""
         self.deviations = frozenset(deviations)
         unknown = self.deviations - DEVIATIONS.keys()
         if unknown:
@@ -101,6 +113,7 @@ class MockZStackApp:
         self.store = Store()
         self._lock = threading.Lock()
         self._served = 0
+        self.async_apis = AsyncApis(self, job_delay=job_delay, job_retention=job_retention, clock=clock)
         self._routes: tuple[tuple[re.Pattern[str], Callable[..., Response]], ...] = (
             (re.compile(r"/v1/accounts/login"), self._login),
             (re.compile(r"/v1/accounts/sessions/([^/]+)"), self._logout),
@@ -109,6 +122,7 @@ class MockZStackApp:
             # Exact paths first, as RestServer tries an exact key before its pattern matches.
             (re.compile(r"/v1/database-backups/image-store"), self._database_backups_from_image_store),
             (re.compile(r"/v1/backup-storage/capacities"), self._backup_storage_capacity),
+            *((re.compile(path), handler) for path, handler in self.async_apis.routes()),
             *(
                 (re.compile(rf"/v1/{kind.name}(?:/([^/]+))?"), self._query_handler(kind))
                 for kind in (ZONE, BACKUP_STORAGE, DATABASE_BACKUP)
@@ -171,7 +185,7 @@ class MockZStackApp:
                 return handler(request, *match.groups())
         return plain_text(404, f"no api mapping to {api_path}")
 
-    def _read_body(self, request: Request) -> JsonObject | None:
+    def read_body(self, request: Request) -> JsonObject | None:
         """The body as RestServer parses it, always and first, even on GET. Empty gives None."""
         text = request.get_data().decode("utf-8", errors="replace")
         if not text.strip():
@@ -201,7 +215,7 @@ class MockZStackApp:
             )
         return value
 
-    def _object_param(self, body: JsonObject | None, name: str) -> JsonObject:
+    def object_param(self, body: JsonObject | None, name: str) -> JsonObject:
         """body[name], the action's parameter object, as a message. Absent means all fields are null."""
         value = (body or {}).get(name)
         if value is None:
@@ -259,7 +273,7 @@ class MockZStackApp:
 
     # Response building.
 
-    def _json(self, status: int, payload: JsonObject) -> Response:
+    def json_answer(self, status: int, payload: JsonObject) -> Response:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         if self.deviates(DeviationName.CONTENT_TYPE_HTML):
             return BareResponse(body, status=status, content_type=HTML)
@@ -276,7 +290,7 @@ class MockZStackApp:
         payload = error if self.deviates(DeviationName.ERROR_UNWRAPPED) else {"error": error}
         if status == 503 and self.deviates(DeviationName.ERROR_AS_200):
             status = 200
-        return self._json(status, payload)
+        return self.json_answer(status, payload)
 
     # Sessions.
 
@@ -287,7 +301,7 @@ class MockZStackApp:
             self._sessions[session.uuid] = session
         return session
 
-    def _session_is_valid(self, session_uuid: str) -> bool:
+    def session_is_valid(self, session_uuid: str) -> bool:
         with self._lock:
             session = self._sessions.get(session_uuid)
         return session is not None and server_now() < session.expires
@@ -304,7 +318,7 @@ class MockZStackApp:
         with self._lock:
             return any(s.account == account and now < s.expires for s in self._sessions.values())
 
-    def _authorization(self, request: Request) -> str | None:
+    def authorization(self, request: Request) -> str | None:
         """RestServer's header check for APIs that need a session. Returns the claimed session uuid.
 
         None means the check is switched off. Whether the session exists is decided later, by the API
@@ -349,7 +363,7 @@ class MockZStackApp:
         return self._api_error(error_code("ID.1000", f"invalid access key[{parts[0]}]"))
 
     def _require_session(self, session_uuid: str | None) -> None:
-        if session_uuid is None or self._session_is_valid(session_uuid):
+        if session_uuid is None or self.session_is_valid(session_uuid):
             return
         if self.deviates(DeviationName.UNKNOWN_SESSION_400):
             raise HaltError(plain_text(400, "invalid session"))
@@ -360,14 +374,14 @@ class MockZStackApp:
     # Identity APIs (all @SuppressCredentialCheck).
 
     def _login(self, request: Request) -> Response:
-        body = self._read_body(request)
+        body = self.read_body(request)
         params: Mapping[str, object]
         if request.method in _QUERY_METHODS:
             params = self.query_fields(
                 request, dict.fromkeys(("accountName", "password", "accountType", "captchaUuid"), str)
             )
         else:
-            params = self._object_param(body, "logInByAccount")
+            params = self.object_param(body, "logInByAccount")
         account_name = string_param(params, "accountName")
         password = string_param(params, "password")
         if account_name is None:
@@ -396,46 +410,46 @@ class MockZStackApp:
         }
         if drop_uuid:
             del inventory["uuid"]
-        return self._json(200, {"inventory": inventory})
+        return self.json_answer(200, {"inventory": inventory})
 
     def _logout(self, request: Request, session_uuid: str) -> Response:
         # A single-API path: the method is never checked, so any mapped method logs out.
-        self._read_body(request)
+        self.read_body(request)
         if request.method in _QUERY_METHODS:
             self.query_fields(request, {"sessionUuid": str})
         self._close_session(session_uuid)
-        return self._json(200, {})
+        return self.json_answer(200, {})
 
     def _validate_session(self, request: Request, session_uuid: str) -> Response:
-        self._read_body(request)
+        self.read_body(request)
         if self.deviates(DeviationName.VALIDATE_REQUIRES_AUTH):
-            self._authorization(request)
+            self.authorization(request)
         if request.method in _QUERY_METHODS:
             self.query_fields(request, {"sessionUuid": str})
-        valid = self._session_is_valid(session_uuid)
+        valid = self.session_is_valid(session_uuid)
         if self.deviates(DeviationName.VALIDATE_SESSION_TRUE_AFTER_LOGOUT):
             with self._lock:
                 valid = valid or session_uuid in self._logged_out
-        return self._json(200, {"valid": valid})
+        return self.json_answer(200, {"valid": valid})
 
     # Management node APIs: one path shared by several actions, so the method and body key choose.
 
     def _management_node_actions(self, request: Request) -> Response:
-        body = self._read_body(request)
+        body = self.read_body(request)
         if request.method != "PUT" or body is None or "getVersion" not in body:
             return _no_api_on_shared_path(request, body)
         if self.deviates(DeviationName.VERSION_REQUIRES_AUTH):
-            self._authorization(request)
-        self._object_param(body, "getVersion")
-        return self._json(200, {"version": MANAGEMENT_NODE_VERSION, "success": True})
+            self.authorization(request)
+        self.object_param(body, "getVersion")
+        return self.json_answer(200, {"version": MANAGEMENT_NODE_VERSION, "success": True})
 
     # GetDatabaseBackupFromImageStore.
 
     def _database_backups_from_image_store(self, request: Request) -> Response:
         if request.method in {"POST", "PUT"} and self.deviates(DeviationName.METHOD_NOT_ALLOWED):
             return plain_text(405, f"Request method '{request.method}' not supported")
-        self._read_body(request)
-        session_uuid = self._authorization(request)
+        self.read_body(request)
+        session_uuid = self.authorization(request)
         query = self._backup_query(request)
         if self.deviates(DeviationName.SERVER_ERROR_ON_TAG_CHARS):
             for tag in query.tags:
@@ -497,8 +511,8 @@ class MockZStackApp:
     def _infos(self, images: list[ImageInfo]) -> Response:
         items = [self._image_info(image) for image in images]
         if not items and self.deviates(DeviationName.INFOS_OMITTED_WHEN_EMPTY):
-            return self._json(200, {})
-        return self._json(200, {"backups" if self.deviates(DeviationName.BACKUPS_KEY) else "infos": items})
+            return self.json_answer(200, {})
+        return self.json_answer(200, {"backups" if self.deviates(DeviationName.BACKUPS_KEY) else "infos": items})
 
     def _image_info(self, image: ImageInfo) -> JsonObject:
         item: JsonObject = {
@@ -539,6 +553,11 @@ class MockZStackApp:
 
     def _query_handler(self, kind: Kind) -> Callable[[Request, str | None], Response]:
         def handle(request: Request, uuid: str | None) -> Response:
+            # The kind's paths are shared with its create and delete APIs; the method picks (protocol notes §1).
+            if kind is DATABASE_BACKUP and request.method == "POST" and uuid is None:
+                return self.async_apis.create(request)
+            if kind is DATABASE_BACKUP and request.method == "DELETE" and uuid is not None:
+                return self.async_apis.delete(request, uuid)
             return self._query(request, kind, uuid)
 
         return handle
@@ -560,11 +579,11 @@ class MockZStackApp:
     def _query(self, request: Request, kind: Kind, resource_uuid: str | None) -> Response:
         if resource_uuid is not None and self.deviates(DeviationName.QUERY_SHORT_FORM_404):
             return plain_text(404, f"no api mapping to {request.path.removeprefix('/zstack')}")
-        body = self._read_body(request)
+        body = self.read_body(request)
         # The path is shared with the kind's create/delete/update APIs, so the method picks; only GET is served.
         if request.method != "GET":
             return _no_api_on_shared_path(request, body)
-        session_uuid = self._authorization(request)
+        session_uuid = self.authorization(request)
         quirks = self._quirks()
         try:
             spec = (
@@ -582,16 +601,16 @@ class MockZStackApp:
         payload: JsonObject = {}
         schema: dict[str, str] = {}
         if "inventories" in result:
-            items = [self._render(kind, record) for record in result["inventories"]]
+            items = [self.render(kind, record) for record in result["inventories"]]
             payload["inventories"] = items
             schema = _schema(kind, items)
         if "total" in result:
             payload["total"] = result["total"]
         # Query replies always carry RestServer's "schema" map: the class of every org.zstack object in the reply.
         payload["schema"] = schema
-        return self._json(200, payload)
+        return self.json_answer(200, payload)
 
-    def _render(self, kind: Kind, record: Record) -> JsonObject:
+    def render(self, kind: Kind, record: Record) -> JsonObject:
         """A record as Gson writes the inventory: declaration order, nulls left out, dates in Gson's format."""
         item: JsonObject = {}
         for name, field_type in kind.fields.items():
@@ -605,7 +624,7 @@ class MockZStackApp:
                     item[name] = jvm.gson_date(value)
             elif field_type == "refs" and isinstance(value, list):
                 nested = kind.nested[name]
-                item[name] = [self._render(nested, ref) for ref in value if isinstance(ref, dict)]
+                item[name] = [self.render(nested, ref) for ref in value if isinstance(ref, dict)]
             else:
                 item[name] = value
         return item
@@ -613,8 +632,8 @@ class MockZStackApp:
     # GetBackupStorageCapacity.
 
     def _backup_storage_capacity(self, request: Request) -> Response:
-        self._read_body(request)
-        session_uuid = self._authorization(request)
+        self.read_body(request)
+        session_uuid = self.authorization(request)
         fields: dict[str, object] = {}
         if request.method in _QUERY_METHODS:
             fields = self.query_fields(request, {"all": _java_boolean}, _TAG_LISTS | _CAPACITY_LISTS)
@@ -640,7 +659,7 @@ class MockZStackApp:
             chosen = [bs for bs in storages for zone in _as_strings(bs.get("attachedZoneUuids")) if zone in zone_uuids]
         total = sum(_as_int(bs.get("totalCapacity")) for bs in chosen)
         available = sum(_as_int(bs.get("availableCapacity")) for bs in chosen)
-        return self._json(
+        return self.json_answer(
             200,
             {
                 "totalCapacity": str(total) if self.deviates(DeviationName.CAPACITY_AS_STRING) else total,
