@@ -13,9 +13,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from zstack_contract.engine.checks import error_code
 from zstack_contract.specs.contract import ApiContract
-from zstack_contract.transport.client import TargetUnreachableError, UnsafeRequestError, ZStackClient
+from zstack_contract.transport.client import Exchange, TargetUnreachableError, UnsafeRequestError, ZStackClient
 from zstack_contract.transport.jobs import FAILED, SUCCEEDED, Clock, Sleep, submit
 from zstack_contract.transport.ledger import Created, Ledger, run_prefix
 from zstack_contract.transport.safejson import excerpt
@@ -119,7 +118,7 @@ def remove(
     if final is not None and final.status == SUCCEEDED:
         return True, f"removed ({delete.name} answered HTTP 200)"
     if final is not None and final.status == FAILED:
-        code = error_code(final) or "no error code"
+        code = _error_code(final)
         return False, f"{delete.name} failed: HTTP 503 {code}: {excerpt(final.text, 200)}"
     if final is not None:
         return False, f"{delete.name} answered HTTP {final.status}: {excerpt(final.text, 200)}"
@@ -211,3 +210,12 @@ def _remove_entry(
     except SERVER_FAILURES as exc:
         ok, note = False, client.mask(f"not removed: {type(exc).__name__}: {exc}")
     ledger.mark(entry, ok, how + note)
+
+
+def _error_code(ex: Exchange) -> str:
+    """The ZStack error code of a 503, for the note (the transport does not judge; the envelope's shape is not
+    this module's business)."""
+    is_json, body = ex.parsed
+    error = body.get("error", body) if is_json and isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else "no error code"
