@@ -17,7 +17,7 @@ from zstack_contract.generation import expectations as ex
 from zstack_contract.mock.family import BS_IMAGE_STORE
 from zstack_contract.specs.contract import ApiContract, load_catalog, load_contract
 from zstack_contract.transport.cleanup import clean_up
-from zstack_contract.transport.client import Exchange
+from zstack_contract.transport.client import Auth, Exchange
 from zstack_contract.transport.jobs import JOBS_PREFIX, JobRun, submit
 from zstack_contract.transport.ledger import RESOURCE_PREFIX, resource_name
 from zstack_contract.transport.target import Target, open_target
@@ -181,12 +181,18 @@ def test_the_other_host_is_named_in_the_findings(create: ApiContract) -> None:
 
 
 def test_a_running_body_other_than_empty_is_a_should(create: ApiContract, inventory: str) -> None:
-    polls = [exchange(202, {"state": "running"}), exchange(202, ""), exchange(200, inventory)]
+    polls = [exchange(202, {"state": "running"}), exchange(202, "running"), exchange(200, inventory)]
     findings = job_findings(create, "c", run_of(accepted(), polls), ex.async_success())
     assert rules(findings) == ["async.running-body"]
     assert findings[0].level is Level.SHOULD
     assert "poll 1 of 3" in findings[0].actual
     assert "(2 polls like it)" in findings[0].actual
+
+
+def test_a_running_poll_with_no_body_is_the_real_servers_empty_answer(create: ApiContract, inventory: str) -> None:
+    # RestServer.sendResponse writes an empty ApiResponse as "": the real server's running poll has no body.
+    polls = [exchange(202, ""), exchange(202, {}), exchange(200, inventory)]
+    assert job_findings(create, "c", run_of(accepted(), polls), ex.async_success()) == []
 
 
 def test_an_unwrapped_job_failure_breaks_the_envelope(create: ApiContract) -> None:
@@ -353,5 +359,56 @@ def test_a_duplicate_job_uuid_is_refused_by_the_mock(create: ApiContract) -> Non
         again = _create_run(target, "two", job_uuid=JOB)
         assert job_findings(create, "dup", again, ex.duplicate_job_uuid(JOB)) == []
         assert again.first.status == 400
+    finally:
+        target.close()
+
+
+def test_a_job_that_never_ends_on_the_mock_is_a_finding_not_a_hang(create: ApiContract) -> None:
+    target = open_target(settings_for(None, allow_writes=True, deviations=("job-never-ends",), job_timeout=0.3))
+    try:
+        run = _create_run(target, "forever")
+        findings = job_findings(create, "e2e", run, ex.async_success())
+        assert rules(findings) == ["async.completes"]
+        assert run.bound == pytest.approx(0.3)
+        assert 0.3 <= run.elapsed < 5
+    finally:
+        target.close()
+
+
+def test_unknown_session_on_the_mock(create: ApiContract) -> None:
+    conforming = open_target(settings_for(None, allow_writes=True))
+    unwrapped = open_target(settings_for(None, allow_writes=True, deviations=("job-failure-unwrapped",)))
+    try:
+        run = _create_run(conforming, "session", auth=Auth.UNKNOWN_SESSION)
+        assert run.first.status == 202
+        assert job_findings(create, "e2e", run, ex.async_invalid_session()) == []
+        run = _create_run(unwrapped, "session", auth=Auth.UNKNOWN_SESSION)
+        assert "error.envelope" in rules(job_findings(create, "e2e", run, ex.async_invalid_session()))
+    finally:
+        conforming.close()
+        unwrapped.close()
+
+
+def test_an_invalid_body_on_the_mock_ends_503_sys_1007(create: ApiContract) -> None:
+    target = open_target(settings_for(None, allow_writes=True))
+    try:
+        run = submit(
+            target.client,
+            "POST",
+            "/zstack/v1/database-backups",
+            json_body={"params": {"backupStorageUuid": BS_IMAGE_STORE}},
+            job_timeout=5,
+        )
+        assert job_findings(create, "e2e", run, ex.async_invalid_argument(code_is_must=True)) == []
+    finally:
+        target.close()
+
+
+def test_a_duplicate_job_uuid_accepted_by_the_mock_is_caught(create: ApiContract) -> None:
+    target = open_target(settings_for(None, allow_writes=True, deviations=("duplicate-job-uuid-accepted",)))
+    try:
+        _create_run(target, "one", job_uuid=JOB)
+        again = _create_run(target, "two", job_uuid=JOB)
+        assert rules(job_findings(create, "dup", again, ex.duplicate_job_uuid(JOB))) == ["request.refused"]
     finally:
         target.close()

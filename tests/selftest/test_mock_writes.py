@@ -190,6 +190,10 @@ def job_of(answer: Answer) -> str:
     return str(location.rsplit("/", 1)[1])
 
 
+def job_of_location(response: Any) -> str:
+    return str(json.loads(response.get_data())["location"].rsplit("/", 1)[1])
+
+
 def error_of(answer: Answer) -> tuple[int, str]:
     """(status, code) of a failure answer, whose body must be the {"error": ErrorCode} envelope."""
     assert set(answer.body) == {"error"}, answer
@@ -467,6 +471,15 @@ def test_create_accepts_names_up_to_255_java_chars_trimmed(node: Node, sent: str
     inventory = node.created(sent)
     assert inventory["name"] == stored
     assert node.listed(inventory["uuid"])[0]["name"] == stored
+
+
+def test_a_lone_surrogate_in_a_name_is_written_as_a_question_mark(node: Node) -> None:
+    # json.dumps escapes the surrogate as \ud800, as a client sending any Java string may.
+    raw = json.dumps({"params": {"name": "a\ud800b", "backupStorageUuid": IMAGE_STORE}})
+    first = node.http.open(BACKUPS, method="POST", data=raw, headers={"Authorization": f"OAuth {node.session}"})
+    final = node.finish(Answer(first.status_code, json.loads(first.get_data()), {}, job_of_location(first)))
+    assert final.body["inventory"]["name"] == "a?b"
+    assert node.app.recorded_errors() == []
 
 
 def test_create_keeps_a_given_resource_uuid(node: Node) -> None:
