@@ -13,7 +13,6 @@ from tests.selftest.suite_runner import run_suite
 from zstack_contract.engine.checks import finding
 from zstack_contract.engine.findings import CheckRecord
 from zstack_contract.pytest.exercise import (
-    MOCK_ONLY_REASON,
     Mode,
     Writes,
     mode,
@@ -22,6 +21,7 @@ from zstack_contract.pytest.exercise import (
     not_exercised_records,
     read_apis,
 )
+from zstack_contract.pytest.lifecycle import MOCK_ONLY_REASON
 from zstack_contract.reporting.summary import NOT_RUN, one_line, summarize
 from zstack_contract.specs.contract import ApiContract, load_catalog
 

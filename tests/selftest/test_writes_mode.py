@@ -180,6 +180,38 @@ def test_workers_share_the_run_id_and_report_their_writes(tmp_path: Path) -> Non
     assert meta["polling"]["jobs"] > 0
 
 
+def test_against_a_url_recover_is_listed_never_sent(tmp_path: Path) -> None:
+    """The mock served by URL is a live node to the suite: Recover is not exercised, said so, and not sent."""
+    with MockZStack() as mock:
+        run = run_suite(
+            tmp_path,
+            *WRITE_TESTS[:2],
+            "--zstack-allow-writes",
+            "--zstack-url",
+            mock.url,
+            "--zstack-account",
+            ADMIN_ACCOUNT,
+            "--zstack-password",
+            ADMIN_PASSWORD,
+            "--zstack-rate-limit",
+            "0",
+        )
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.results is not None
+    meta = run.results["meta"]
+    reason = "not exercised: restores the management node's database: runs only against the embedded mock"
+    assert meta["notExercised"] == {"RecoverDatabaseFromBackup": reason}
+    got = {r["test"]: r for r in run.records}
+    for node in (
+        "tests/contract/test_async.py::test_async_contract[RecoverDatabaseFromBackup]",
+        "tests/contract/test_lifecycle.py::test_recover_only_on_embedded_mock",
+    ):
+        assert got[node]["outcome"] == "skipped"
+        assert "runs only against the embedded mock" in got[node]["message"]
+    assert got["tests/contract/test_lifecycle.py::test_sync_adds_copy"]["outcome"] == "passed"
+    assert_all_cleaned(meta)
+
+
 def _zstack_contract_backups(store: Store) -> list[str]:
     return [str(r["name"]) for r in store.list(DATABASE_BACKUP) if str(r.get("name", "")).startswith(RESOURCE_PREFIX)]
 
@@ -288,8 +320,11 @@ def test_the_users_storage_wins_and_none_says_how_to_give_one() -> None:
     nothing = choose_storages([Storage("d" * 32, IMAGE_STORE, usable=False)], {})
     assert nothing.storage is None
     assert nothing.problem.endswith("pass --zstack-param backupStorageUuid=UUID")
-    no_query = choose_storages(None, {}, catalogue_can_list=False)
-    assert "the catalogue has no QueryBackupStorage" in no_query.problem
+    no_query = choose_storages(None, {}, unlisted="QueryBackupStorage answered HTTP 503")
+    assert no_query.problem == (
+        "no backup storage to write to (QueryBackupStorage answered HTTP 503): pass --zstack-param "
+        "backupStorageUuid=UUID"
+    )
 
 
 def test_requests_are_filled_by_field_name() -> None:
