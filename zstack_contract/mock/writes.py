@@ -4,11 +4,11 @@ Written by hand from the API pages and the protocol notes. Nothing here knows HT
 request into one of the dataclasses below, calls the API's function when the job is submitted, and keeps the
 Outcome as the job's answer. The order of the checks follows ZStack: every field is Java-trimmed and validated in
 declaration order (ApiMessageParamValidator, then PortApiValidator's resource lookup), then the session is checked
-(by the caller, between ``validate_*`` and ``apply_*``), then the backup service does the work.
+(``_run``: the caller passes the session's error, if any), then the backup service does the work.
 
 Error codes. A missing or malformed field is SYS.1007 (argerr). A uuid field naming nothing is SYS.1003: that is
-what PortApiValidator raises for ``@APIParam(resourceType=...)`` (zstackio/zstack
-portal/.../apimediator/PortApiValidator.java), ``invalid field[f], resource[uuid:x, type:XVO] not found``.
+what ApiMessageProcessorImpl.apiParamValidation and PortApiValidator raise for ``@APIParam(resourceType=...)``
+(zstackio/zstack portal/.../apimediator/), ``invalid field[f], resource[uuid:x, type:XVO] not found``.
 A request the resources' state forbids (a disabled storage, a copy already exported) is SYS.1006 (operr), as the
 service's interceptors answer. DeleteDatabaseBackup of an unknown backup succeeds, as ZStack's delete APIs do
 (``successIfResourceNotExisting = true``), so deleting twice, or cleaning up after a crash, is not an error.
