@@ -64,11 +64,8 @@ def writes_summary(settings: Settings, state: Mapping[str, Any]) -> dict[str, An
     created = list(state.get("created", []))
     remaining = left_behind(created)
     url = settings.url
-    command = (
-        CLEANUP_COMMAND.format(url=url, run_id=settings.run_id)
-        if url is not None
-        else "(nothing: the embedded mock stopped with the run)"
-    )
+    # None for the embedded mock: it stopped with the run, there is nothing to remove.
+    command = CLEANUP_COMMAND.format(url=url, run_id=settings.run_id) if url is not None else None
     return {
         "line": writes_line(settings),
         "run_id": settings.run_id,
