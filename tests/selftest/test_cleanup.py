@@ -38,6 +38,7 @@ class FakeNode:
 
     backups: dict[str, str] = field(default_factory=dict)  # uuid -> name
     undeletable: set[str] = field(default_factory=set)
+    lingering: set[str] = field(default_factory=set)  # Delete's job succeeds, the backup stays listed
     query_status: int = 200
     jobs: dict[str, tuple[int, object]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,6 +75,8 @@ class FakeNode:
             if key == "q" and value.startswith("name~=") and value.endswith("%"):
                 like = value[len("name~=") : -1].lower()  # MySQL LIKE: case-insensitive
                 items = [i for i in items if i["name"].lower().startswith(like)]
+            elif key == "q" and value.startswith("uuid="):
+                items = [i for i in items if i["uuid"] == value[len("uuid=") :]]
         reply(h, 200, {"inventories": items})
 
     def _delete(self, h: BaseHTTPRequestHandler, seen: Seen, uuid: str) -> None:
@@ -82,7 +85,8 @@ class FakeNode:
             error = {"error": {"code": "SYS.1000", "description": "internal", "details": "storage busy"}}
             self.jobs[job] = (503, error)
         else:
-            self.backups.pop(uuid, None)
+            if uuid not in self.lingering:
+                self.backups.pop(uuid, None)
             self.jobs[job] = (200, {})
         host = seen.headers.get("Host", "")
         reply(h, 202, {"location": f"http://{host}{JOBS_PREFIX}{job}", "apiTimeout": 5000})
@@ -150,9 +154,24 @@ def test_remove_deletes_and_waits_for_the_job(backups: Creatable, node: tuple[Fa
     uuid = fake.add("zstack-contract-r1-x")
     fake_clock = FakeClock()
     ok, note = remove(client_for(server), backups, uuid, job_timeout=5, clock=fake_clock.clock, sleep=fake_clock.sleep)
-    assert (ok, note) == (True, "removed (DeleteDatabaseBackup answered HTTP 200)")
+    assert (ok, note) == (
+        True,
+        "removed (DeleteDatabaseBackup answered HTTP 200; QueryDatabaseBackup no longer lists it)",
+    )
     assert uuid not in fake.backups
     assert next((s.method, urlsplit(s.path).path) for s in server.seen) == ("DELETE", f"{BACKUPS}/{uuid}")
+
+
+def test_remove_believes_a_delete_only_when_the_query_agrees(
+    backups: Creatable, node: tuple[FakeNode, TinyServer]
+) -> None:
+    fake, server = node
+    uuid = fake.add("zstack-contract-r1-x")
+    fake.lingering.add(uuid)
+    fake_clock = FakeClock()
+    ok, note = remove(client_for(server), backups, uuid, job_timeout=5, clock=fake_clock.clock, sleep=fake_clock.sleep)
+    assert not ok
+    assert note == f"DeleteDatabaseBackup answered HTTP 200 but QueryDatabaseBackup still lists uuid {uuid}"
 
 
 def test_remove_reports_a_failed_job(backups: Creatable, node: tuple[FakeNode, TinyServer]) -> None:
@@ -227,7 +246,10 @@ def test_clean_up_never_raises_when_the_query_fails(
     unknown = ledger.planned("CreateDatabaseBackup", resource_name(RUN, "b"))
     fake_clock = FakeClock()
     clean_up(client_for(server), catalog, ledger, RUN, job_timeout=5, clock=fake_clock.clock, sleep=fake_clock.sleep)
-    assert known.cleaned is True
+    # Deleted, but a failing Query cannot confirm it: "cleaned up" is claimed only when the node agrees.
+    assert known.cleaned is False
+    assert "QueryDatabaseBackup could not confirm it is gone: HTTP 500" in known.note
+    assert known.uuid not in fake.backups
     assert unknown.cleaned is False
     assert "could not look it up by name" in unknown.note
 

@@ -116,13 +116,31 @@ def remove(
     run = submit(client, "DELETE", path, job_timeout=job_timeout, clock=clock, sleep=sleep)
     final = run.final
     if final is not None and final.status == SUCCEEDED:
-        return True, f"removed ({delete.name} answered HTTP 200)"
+        # A Delete whose job says success is only believed once the Query agrees: "cleaned up" in a report must
+        # mean nothing is left on the node, not that the node said so.
+        unconfirmed = _not_gone(client, creatable, uuid)
+        if unconfirmed:
+            return False, f"{delete.name} answered HTTP 200 but {unconfirmed}"
+        return True, f"removed ({delete.name} answered HTTP 200; {creatable.query.name} no longer lists it)"
     if final is not None and final.status == FAILED:
         code = _error_code(final)
         return False, f"{delete.name} failed: HTTP 503 {code}: {excerpt(final.text, 200)}"
     if final is not None:
         return False, f"{delete.name} answered HTTP {final.status}: {excerpt(final.text, 200)}"
     return False, f"{delete.name} did not end: {run.gave_up}"
+
+
+def _not_gone(client: ZStackClient, creatable: Creatable, uuid: str) -> str:
+    """Why ``uuid`` cannot be called gone ("" when the Query API lists it no more)."""
+    query = creatable.query
+    exchange = client.send("GET", query.spec.path, query=[("q", f"uuid={uuid}")])
+    is_json, body = exchange.parsed
+    items = body.get("inventories") if exchange.status == SUCCEEDED and is_json and isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return f"{query.name} could not confirm it is gone: HTTP {exchange.status} {excerpt(exchange.text, 200)}"
+    if any(isinstance(item, dict) and item.get("uuid") == uuid for item in items):
+        return f"{query.name} still lists uuid {uuid}"
+    return ""
 
 
 def clean_up(
