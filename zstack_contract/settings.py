@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +25,9 @@ DEFAULT_EXAMPLES = 25
 DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 MIN_MAX_RESPONSE_BYTES = 1024
 MIN_RATE = 0.01  # requests per second; anything slower is a typo, not a cap (0 means no cap)
+DEFAULT_JOB_TIMEOUT = 300.0  # seconds the suite waits for one async job at most
 _SESSION_UUID = re.compile(r"[0-9a-fA-F]{32}")
+_RUN_ID = re.compile(r"[A-Za-z0-9]{1,24}")
 
 
 class SettingsError(ValueError):
@@ -138,6 +142,30 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "DIR",
     ),
     OptionSpec(
+        "zstack_allow_writes",
+        "--zstack-allow-writes",
+        "ZSTACK_ALLOW_WRITES",
+        "send state-changing requests: create, change and delete resources named zstack-contract-<run id>-* "
+        "(deleted at the end); default read-only. RecoverDatabaseFromBackup is never sent to a live URL",
+        is_flag=True,
+    ),
+    OptionSpec(
+        "zstack_job_timeout",
+        "--zstack-job-timeout",
+        "ZSTACK_JOB_TIMEOUT",
+        f"most seconds to wait for one async job (default {DEFAULT_JOB_TIMEOUT:g}); the bound used is the smaller "
+        "of this and the job's apiTimeout plus --zstack-timeout",
+        "SECONDS",
+    ),
+    OptionSpec(
+        "zstack_run_id",
+        "--zstack-run-id",
+        "ZSTACK_RUN_ID",
+        "names what this run creates (zstack-contract-<ID>-*): 1 to 24 letters or digits (default: the UTC time "
+        "YYYYmmddHHMMSS and 4 random hex digits)",
+        "ID",
+    ),
+    OptionSpec(
         "zstack_baseline",
         "--zstack-baseline",
         "ZSTACK_BASELINE",
@@ -172,6 +200,9 @@ class Settings:
     baseline: Path | None
     update_baseline: bool
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    allow_writes: bool = False
+    job_timeout: float = DEFAULT_JOB_TIMEOUT
+    run_id: str = field(default_factory=lambda: new_run_id())
 
     @property
     def uses_mock(self) -> bool:
@@ -249,7 +280,36 @@ def resolve(cli: Getter, env: Mapping[str, str] | None = None, *, rootdir: Path)
             DEFAULT_MAX_RESPONSE_BYTES,
             MIN_MAX_RESPONSE_BYTES,
         ),
+        allow_writes=bool(raw["zstack_allow_writes"]),
+        job_timeout=resolve_job_timeout(spec["zstack_job_timeout"], raw["zstack_job_timeout"]),
+        run_id=resolve_run_id(spec["zstack_run_id"], raw["zstack_run_id"]),
     )
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A fresh run id: the UTC time to the second and 4 random hex digits (two runs in one second differ)."""
+    moment = now or datetime.now(UTC)
+    return moment.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2)
+
+
+def resolve_run_id(spec: OptionSpec, raw: str | None) -> str:
+    """The run id given, checked: it becomes part of resource names and of a Query's LIKE pattern, so only
+    letters and digits (no '%', '_' or '-' that would widen what a cleanup matches)."""
+    if raw is None:
+        return new_run_id()
+    if not _RUN_ID.fullmatch(raw):
+        raise SettingsError(
+            f"{spec.flag} ({spec.env}) must be 1 to 24 letters or digits (A-Z, a-z, 0-9), got {raw!r}"
+        )
+    return raw
+
+
+def resolve_job_timeout(spec: OptionSpec, raw: str | None) -> float:
+    """Seconds to wait for one job: a finite number above 0."""
+    value: float = _number(spec, raw, float, DEFAULT_JOB_TIMEOUT, -math.inf)
+    if value <= 0:
+        raise SettingsError(f"{spec.flag} ({spec.env}) must be more than 0 seconds, got {raw!r}")
+    return value
 
 
 def _check_target(raw: Mapping[str, Any], url: str | None) -> None:

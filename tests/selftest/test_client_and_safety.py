@@ -8,8 +8,23 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from urllib3.util import parse_url
 
-from zstack_contract.generation.safety import SAFE_HOST, is_safe_url, make_safe_query, request_refusal, safe_url
-from zstack_contract.transport.client import Auth, Exchange, RateLimiter, UnsafeRequestError, ZStackClient
+from zstack_contract.generation.safety import (
+    SAFE_HOST,
+    is_safe_url,
+    make_safe_query,
+    never_live_refusal,
+    request_refusal,
+    safe_url,
+)
+from zstack_contract.specs.formats import java_length
+from zstack_contract.transport.client import (
+    Auth,
+    Exchange,
+    RateLimiter,
+    TargetUnreachableError,
+    UnsafeRequestError,
+    ZStackClient,
+)
 from zstack_contract.transport.secret import Secret
 
 CONFIGURED = "sftp://root@image-store.example/zstack_bs"
@@ -215,3 +230,95 @@ def test_make_safe_query_touches_only_url_like_parameters() -> None:
     assert out[1:] == pairs[1:]
     assert urlsplit(out[0][1]).hostname == SAFE_HOST
     assert out[0][1].endswith("/10.0.0.1")  # the generated text still reaches the server
+
+
+# --- never sent to a live node: requests that restore the management node's own data (issue 9) -------------------
+
+RECOVER = "/zstack/v1/database-backups/actions"
+RECOVER_BODY = '{"recoverDatabaseFromBackup": {"uuid": "x", "mysqlRootPassword": "p"}}'
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body"),
+    [
+        ("PUT", RECOVER, RECOVER_BODY),
+        ("PUT", RECOVER, None),  # whatever the body: the path alone is RecoverDatabaseFromBackup's
+        ("PUT", RECOVER, '{"syncDatabaseBackup": {}}'),
+        ("POST", RECOVER, None),  # a single-API path: ZStack does not check the method
+        ("GET", RECOVER + "?uuid=x&mysqlRootPassword=p", None),
+        ("DELETE", RECOVER, None),
+        ("put", RECOVER, None),
+        ("PUT", RECOVER + "/", None),  # trailing slash
+        ("PUT", RECOVER + "//", None),
+        ("PUT", "/zstack/v1/Database-Backups/ACTIONS", None),  # case
+        ("PUT", "/zstack/v1/database-backups%2Factions", None),  # encoded separator
+        ("PUT", "/zstack/v1/database-backups%252factions", None),  # double-encoded
+        ("PUT", "/zstack/v1/database-backups/%61ctions", None),  # an encoded letter
+        ("PUT", "/zstack/v1/database-backups/x/../actions", None),  # dot segments
+        ("PUT", "/zstack/v1/./database-backups/./actions", None),
+        ("PUT", "/zstack/v1/database-backups/x/%2e%2e/actions", None),
+        ("PUT", "/zstack/v1/database-backups;jsessionid=1/actions;x", None),  # Tomcat path parameters
+        ("PUT", "/zstack/v1/database-backups\\actions", None),
+        ("PUT", "/proxy/zstack/v1/database-backups/actions", None),  # a prefix before the context path
+        ("PUT", RECOVER + "#frag", None),
+        ("PUT", "/zstack/v1/database-backups/abc/actions", RECOVER_BODY),  # the body names the action
+        ("POST", "/zstack/v1/anything", RECOVER_BODY),
+        ("PUT", "/zstack/v1/x", '{"RECOVERDATABASEFROMBACKUP": {}}'),
+        ("PUT", "/zstack/v1/x", '{"a": 1, "recoverDatabaseFromBackup": {}, "a": 2}'),
+        ("PUT", "/zstack/v1/x", '{"recover\\u0044atabaseFromBackup": {}}'),  # a JSON escape
+        ("PUT", "/zstack/v1/x", "{recoverDatabaseFromBackup: {}}"),  # lenient JSON (Gson reads it)
+        ("PUT", "/zstack/v1/x", "{'recover\\u0044atabaseFromBackup': {}}"),
+    ],
+)
+def test_never_live_refuses_every_way_to_the_restore(method: str, target: str, body: str | None) -> None:
+    assert never_live_refusal(method, target, body) is not None
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body"),
+    [
+        ("PUT", "/zstack/v1/database-backups/abc/actions", '{"syncDatabaseBackupFromImageStoreBackupStorage": {}}'),
+        ("PUT", "/zstack/v1/database-backups/actions-x", None),
+        ("PUT", "/zstack/v1/database-backups/actions/more", None),
+        ("GET", "/zstack/v1/database-backups", None),
+        ("POST", "/zstack/v1/database-backups", '{"params": {"name": "recoverDatabaseFromBackup"}}'),  # a value
+        ("PUT", "/zstack/v1/x", '{"outer": {"recoverDatabaseFromBackup": {}}}'),  # nested: not the action key
+        ("PUT", "/zstack/v1/x", '["recoverDatabaseFromBackup"]'),
+        ("PUT", "/zstack/v1/management-nodes/actions", '{"getVersion": {}}'),
+    ],
+)
+def test_never_live_lets_other_requests_through(method: str, target: str, body: str | None) -> None:
+    assert never_live_refusal(method, target, body) is None
+
+
+@pytest.mark.parametrize("allow_writes", [False, True])
+def test_client_never_sends_the_restore_to_a_live_node_even_with_writes(allow_writes: bool) -> None:
+    client = ZStackClient("http://127.0.0.1:9", timeout=1, session=Secret(SESSION), allow_writes=allow_writes)
+    with pytest.raises(UnsafeRequestError, match="never sent to a live management node"):
+        client.send("PUT", RECOVER, json_body={"recoverDatabaseFromBackup": {"uuid": "x"}})
+    with pytest.raises(UnsafeRequestError, match="never sent to a live management node"):
+        client.send("GET", "/zstack/v1/database-backups/{uuid}", path_secrets={"{uuid}": Secret("actions")})
+    assert client.requests_sent == 0
+
+
+def test_writes_lift_the_read_only_guard_but_not_the_never_live_one() -> None:
+    client = ZStackClient("http://127.0.0.1:9", timeout=0.5, session=Secret(SESSION), allow_writes=True)
+    with pytest.raises(TargetUnreachableError):  # allowed, so it was sent (port 9 answers nothing)
+        client.send("POST", "/zstack/v1/database-backups", json_body={"params": {"name": "n"}})
+    assert client.requests_sent == 1
+
+
+def test_the_embedded_mock_gets_the_restore() -> None:
+    client = ZStackClient(
+        "http://127.0.0.1:9", timeout=0.5, session=Secret(SESSION), allow_writes=True, embedded_mock=True
+    )
+    with pytest.raises(TargetUnreachableError):
+        client.send("PUT", RECOVER, json_body={"recoverDatabaseFromBackup": {"uuid": "x"}})
+    assert client.requests_sent == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "length"), [("", 0), ("abc", 3), ("é", 1), ("\U0001f600", 2), ("a" * 255, 255), ("\U0001f600" * 128, 256)]
+)
+def test_java_length_counts_utf16_code_units(text: str, length: int) -> None:
+    assert java_length(text) == length

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from zstack_contract.settings import DEFAULT_MAX_RESPONSE_BYTES, Settings, SettingsError, resolve
+from zstack_contract.settings import (
+    DEFAULT_JOB_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Settings,
+    SettingsError,
+    new_run_id,
+    resolve,
+)
 
 SESSION = "0123456789abcdef0123456789abcdef"
 LIVE = {"zstack_url": "http://mn:8080", "zstack_session": SESSION}
@@ -102,3 +111,45 @@ def test_max_response_bytes_default_env_and_minimum(tmp_path: Path) -> None:
         assert "--zstack-max-response-bytes (ZSTACK_MAX_RESPONSE_BYTES)" in _refused(
             {"zstack_max_response_bytes": bad}, tmp_path
         )
+
+
+# --- writes, job timeout, run id (issue 9) ----------------------------------------------------------------------
+
+
+def test_writes_are_off_by_default_and_on_by_flag_or_env(tmp_path: Path) -> None:
+    assert _resolve({}, tmp_path).allow_writes is False
+    assert _resolve({"zstack_allow_writes": True}, tmp_path).allow_writes is True
+    assert _resolve({}, tmp_path, env={"ZSTACK_ALLOW_WRITES": "1"}).allow_writes is True
+    for off in ("", "0", "false", "no"):
+        assert _resolve({}, tmp_path, env={"ZSTACK_ALLOW_WRITES": off}).allow_writes is False
+
+
+def test_job_timeout_default_env_and_cli(tmp_path: Path) -> None:
+    assert _resolve({}, tmp_path).job_timeout == DEFAULT_JOB_TIMEOUT == 300.0
+    assert _resolve({}, tmp_path, env={"ZSTACK_JOB_TIMEOUT": "2.5"}).job_timeout == 2.5
+    assert _resolve({"zstack_job_timeout": "1"}, tmp_path, env={"ZSTACK_JOB_TIMEOUT": "9"}).job_timeout == 1.0
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon", "0.0"])
+def test_job_timeout_must_be_a_finite_number_above_zero(value: str, tmp_path: Path) -> None:
+    message = _refused({"zstack_job_timeout": value}, tmp_path)
+    assert "--zstack-job-timeout (ZSTACK_JOB_TIMEOUT)" in message
+    assert "at least" not in message  # 0 is refused too: the message must not suggest it
+
+
+def test_run_id_default_is_utc_time_and_four_hex_digits(tmp_path: Path) -> None:
+    first, second = _resolve({}, tmp_path).run_id, _resolve({}, tmp_path).run_id
+    for value in (first, second):
+        assert re.fullmatch(r"20\d{12}[0-9a-f]{4}", value), value
+    assert new_run_id(datetime(2026, 11, 27, 10, 22, 33, tzinfo=UTC)).startswith("20261127102233")
+
+
+def test_run_id_given_by_cli_or_env(tmp_path: Path) -> None:
+    assert _resolve({"zstack_run_id": "ci42"}, tmp_path).run_id == "ci42"
+    assert _resolve({}, tmp_path, env={"ZSTACK_RUN_ID": "A" * 24}).run_id == "A" * 24
+
+
+@pytest.mark.parametrize("value", ["", "a-b", "a_b", "x%", "A" * 25, "ab\n", "ünï", "a b"])
+def test_run_id_must_be_letters_and_digits(value: str, tmp_path: Path) -> None:
+    message = _refused({"zstack_run_id": value}, tmp_path)
+    assert "--zstack-run-id (ZSTACK_RUN_ID) must be 1 to 24 letters or digits" in message

@@ -590,3 +590,22 @@ def test_workers_share_the_rate_cap() -> None:
         assert target.client.limiter.interval == pytest.approx(0.5)  # 8 req/s shared by 4 workers: 2 each
     finally:
         target.close()
+
+
+# --- writes mode: the client's flags come from the settings, the target carries the ledger and run id -------------
+
+
+def test_open_target_passes_the_write_flags_and_run_id(serve: Callable[[Respond], TinyServer]) -> None:
+    server = serve(zstack_like())
+    live = open_target(settings_for(server.url, allow_writes=True, run_id="ci7"))
+    try:
+        assert (live.client.allow_writes, live.client.embedded_mock) == (True, False)
+        assert live.run_id == "ci7"
+        assert live.ledger.entries() == []
+    finally:
+        live.close()
+    mock = open_target(settings_for(None))
+    try:
+        assert (mock.client.allow_writes, mock.client.embedded_mock) == (False, True)
+    finally:
+        mock.close()

@@ -28,6 +28,8 @@ class Family(StrEnum):
     SESSIONS = "sessions"
     EXAMPLES = "examples"
     GENERATED = "generated"
+    ASYNC = "async"
+    LIFECYCLE = "lifecycle"
     DOCS = "docs"
 
 

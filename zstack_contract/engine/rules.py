@@ -37,6 +37,16 @@ class Rule(StrEnum):
     SESSION_VALIDATE = "session.validate"
     SESSION_NO_AUTH = "session.no-auth"
     REQUEST_LIST_ENCODINGS_AGREE = "request.list-encodings-agree"
+    ASYNC_ACCEPTED = "async.accepted"
+    ASYNC_LOCATION = "async.location"
+    ASYNC_API_TIMEOUT = "async.api-timeout"
+    ASYNC_POLL = "async.poll"
+    ASYNC_RUNNING_BODY = "async.running-body"
+    ASYNC_COMPLETES = "async.completes"
+    LIFECYCLE_QUERY_AGREES = "lifecycle.query-agrees"
+    LIFECYCLE_EXPORT_URL = "lifecycle.export-url"
+    LIFECYCLE_SYNC = "lifecycle.sync"
+    LIFECYCLE_DELETED = "lifecycle.deleted"
     DOC_EXAMPLE_REQUIRED = "doc.example-required"
     DOC_REQUIRED_BUT_NULL = "doc.required-but-null"
     DOC_SDK_DISAGREES = "doc.sdk-disagrees"
@@ -119,6 +129,40 @@ RULES: dict[Rule, tuple[Level, str]] = {
         Level.SHOULD,
         "a list sent as repeated keys (k=a&k=b) and as indexed keys (k.0=a&k.1=b) gets the same answer",
     ),
+    Rule.ASYNC_ACCEPTED: (
+        Level.MUST,
+        "a valid request to an async API is answered 202 with a job (not 200 with the result, not another 2xx) "
+        "(protocol notes §1, §3)",
+    ),
+    Rule.ASYNC_LOCATION: (
+        Level.MUST,
+        "the 202 body is JSON with a string 'location' whose path is /zstack/v1/api-jobs/<id>, <id> being the "
+        "X-Job-UUID the suite sent",
+    ),
+    Rule.ASYNC_API_TIMEOUT: (Level.SHOULD, "the 202 body carries 'apiTimeout', a positive integer (milliseconds)"),
+    Rule.ASYNC_POLL: (
+        Level.MUST,
+        "polling the job answers 202 while it runs and then 200 (result) or 503 (error envelope), never 404 or "
+        "anything else first",
+    ),
+    Rule.ASYNC_RUNNING_BODY: (Level.SHOULD, "a running job's poll answer is 202 with the body {}"),
+    Rule.ASYNC_COMPLETES: (
+        Level.MUST,
+        "the job ends (200 or 503) within the bound: the smaller of --zstack-job-timeout and the job's apiTimeout "
+        "plus --zstack-timeout",
+    ),
+    Rule.LIFECYCLE_QUERY_AGREES: (
+        Level.MUST,
+        "the Query API lists the created resource, and every field present in both the create result and the "
+        "Query item has the same value",
+    ),
+    Rule.LIFECYCLE_EXPORT_URL: (
+        Level.MUST,
+        "after Export the backup-storage ref carries exportUrl (and Export answers databaseBackupUrl); after "
+        "DeleteExported it carries none",
+    ),
+    Rule.LIFECYCLE_SYNC: (Level.MUST, "after Sync the backup has a ref on the destination backup storage"),
+    Rule.LIFECYCLE_DELETED: (Level.MUST, "after Delete's job succeeds, the Query API no longer lists the resource"),
 }
 
 DOC_RULES: dict[Rule, tuple[Level, str]] = {

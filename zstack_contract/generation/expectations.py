@@ -37,6 +37,9 @@ class Expectation:
     should_text: str | None = None
     should_succeed: bool = False
     basis: str = ""  # where the expectation comes from, shown with every finding
+    # For an async API: the answer judged may be the job's final answer (202, then the poll's 200 or 503)
+    # rather than the first one; a refusal answered at once (4xx/503) is judged as it is.
+    by_job: bool = False
 
     def describe_must(self) -> str:
         parts = []
@@ -208,4 +211,80 @@ def wrong_credentials() -> Expectation:
         must_status=API_FAILURE,
         must_code=AUTHENTICATION_ERROR,
         basis="protocol notes §2 'Login' [V]: wrong credentials → HTTP 503 ID.1000",
+    )
+
+
+# Async APIs (protocol notes §1 status table, §3): 202 {location, apiTimeout}, then the job's 200 or 503.
+
+NOT_FOUND = 404
+ASYNC_BASIS = "protocol notes §1, §3 [V]: an async API answers 202 {location, apiTimeout}; its job ends 200 or 503"
+JOB_EXPIRED_TEXT = "the job has been expired"
+MALFORMED_JOB_UUID_TEXT = "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped"
+
+
+def duplicate_job_uuid_text(job_uuid: str) -> str:
+    return f"Duplicate job uuid[{job_uuid}]"
+
+
+def async_success(basis: str = "a valid request with the configured values") -> Expectation:
+    """A valid request to an async API: 202, then the job's 200 whose body passes the API's must schema."""
+    return Expectation(Outcome.SUCCESS, basis=f"{basis}; {ASYNC_BASIS}", by_job=True)
+
+
+def async_invalid_argument(*, code_is_must: bool) -> Expectation:
+    """An invalid body for an async API: validated after the 202, so the job ends 503 SYS.1007.
+
+    ``code_is_must`` False where only the refusal is the contract's (a case ZStack may refuse with another code).
+    """
+    basis = f"{VALIDATION_BASIS}; an async API validates after the 202, so its job ends 503 SYS.1007"
+    if code_is_must:
+        return Expectation(
+            Outcome.REFUSED, must_status=API_FAILURE, must_code=INVALID_ARGUMENT, basis=basis, by_job=True
+        )
+    return Expectation(
+        Outcome.REFUSED, should_status=API_FAILURE, should_code=INVALID_ARGUMENT, basis=basis, by_job=True
+    )
+
+
+def duplicate_job_uuid(job_uuid: str) -> Expectation:
+    """An X-Job-UUID already used: refused at once with 400 (no job), ZStack's plain text should."""
+    return Expectation(
+        Outcome.REFUSED,
+        must_status=BAD_REQUEST,
+        should_text=duplicate_job_uuid_text(job_uuid),
+        basis="protocol notes §1 status table [V]: a duplicate X-Job-UUID on POST/PUT/DELETE → HTTP 400 plain text, "
+        "synchronous (no job)",
+    )
+
+
+def malformed_job_uuid() -> Expectation:
+    """An X-Job-UUID that is not 32 characters: refused at once with 400 (no job)."""
+    return Expectation(
+        Outcome.REFUSED,
+        must_status=BAD_REQUEST,
+        should_text=MALFORMED_JOB_UUID_TEXT,
+        basis="protocol notes §1 status table [V]: an X-Job-UUID whose length is not 32 → HTTP 400 plain text, "
+        "synchronous (no job)",
+    )
+
+
+def async_invalid_session() -> Expectation:
+    """An unknown session on an async API: 202, then the poll gives 503 ID.1001 (or 503 ID.1001 at once)."""
+    return Expectation(
+        Outcome.REFUSED,
+        must_status=API_FAILURE,
+        must_code=INVALID_SESSION,
+        basis=f"{_SESSION_BASIS}; an async API answers 202 and its job ends 503 ID.1001 (protocol notes §1 [I] for "
+        "the timing)",
+        by_job=True,
+    )
+
+
+def unknown_job() -> Expectation:
+    """A poll of a job no one submitted: 404, with ZStack's plain text (should)."""
+    return Expectation(
+        Outcome.REFUSED,
+        must_status=NOT_FOUND,
+        should_text=JOB_EXPIRED_TEXT,
+        basis="protocol notes §3 [V]: GET /zstack/v1/api-jobs/<unknown or expired uuid> → HTTP 404 plain text",
     )

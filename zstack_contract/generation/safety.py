@@ -1,8 +1,10 @@
-"""What the suite may send: never a write to the cloud, never a generated URL that points at a real host.
+"""What the suite may send: no write unless asked, never a restore of a live node, no generated URL to a real host.
 
-Two guards live here. :func:`request_refusal` is the read-only guard: it judges the request exactly as it goes
-on the wire (percent-decoded, dot segments and all) against an allow-list of method + path templates, so no
-path parameter, server answer or encoding trick can turn it into a write. :func:`safe_url` keeps generated
+Three guards live here. :func:`request_refusal` is the read-only guard (lifted by --zstack-allow-writes): it
+judges the request exactly as it goes on the wire (percent-decoded, dot segments and all) against an allow-list
+of method + path templates, so no path parameter, server answer or encoding trick can turn it into a write.
+:func:`never_live_refusal` keeps the requests that restore the management node's own data away from any node but
+the embedded mock, whatever the flags. :func:`safe_url` keeps generated
 ``url``-like parameters pointing at the configured image store or at the reserved ``.invalid`` top-level domain
 (RFC 6761: never resolves); the generated text is kept in the URL's path, so characters that break a parser
 (non-ASCII, ``%``, quotes) still reach the server.
@@ -30,6 +32,12 @@ _METHOD = re.compile(r"[A-Z]+")
 _BAD_RAW = re.compile(r"[^\x21-\x7e]|[\\#]")
 _ENCODED_SEPARATOR = re.compile(r"%(2f|5c|25)", re.IGNORECASE)
 _HOST = re.compile(r"[a-z0-9.-]+")
+
+# RecoverDatabaseFromBackup (PUT /database-backups/actions) overwrites the management node's own database.
+MANAGEMENT_NODE_DATA_ACTIONS = frozenset({"recoverDatabaseFromBackup"})
+# Its path, as the segments that end a normalised request path (the part after the context path /zstack).
+_RECOVER_SEGMENTS = ("v1", "database-backups", "actions")
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 def is_session_uuid(value: str) -> bool:
@@ -70,6 +78,75 @@ def request_refusal(method: str, target: str, body: str | None) -> str | None:
     if method == "DELETE" and decoded.startswith(SESSIONS_PATH) and is_session_uuid(decoded[len(SESSIONS_PATH) :]):
         return None
     return "not one of the suite's own session or version calls"
+
+
+def never_live_refusal(method: str, target: str, body: str | None) -> str | None:
+    """Why a request would restore or destroy the management node's own data, or None.
+
+    Applied to every request to a node that is not the embedded mock, with or without --zstack-allow-writes.
+    Judged on the wire and wider than the server reads it, so that no encoding picks a way past it:
+
+    - any method on RecoverDatabaseFromBackup's path ``/zstack/v1/database-backups/actions``: ZStack does not
+      check the method of a path only one API serves (protocol notes §1 'Wrong HTTP method'), so a GET there
+      would reach the restore too. The path is compared after percent-decoding until nothing changes, with
+      ``;params`` dropped (Tomcat), ``\\`` read as ``/``, empty and ``.`` segments dropped, ``..`` resolved, in
+      lower case, with or without a trailing slash and whatever comes before ``/v1/`` (a proxy prefix);
+    - a body whose top-level key names such an action (the key picks the action of a shared PUT path); a body
+      that is not strict JSON (Gson reads lenient JSON: unquoted keys, single quotes) is refused when it
+      mentions the action anywhere, ``\\u`` escapes decoded, in any case.
+    """
+    if _normalised_segments(re.split(r"[?#]", target, maxsplit=1)[0])[-3:] == list(_RECOVER_SEGMENTS):
+        return (
+            f"{method} on RecoverDatabaseFromBackup's path /zstack/v1/database-backups/actions, which restores the "
+            "management node's database: it runs only against the embedded mock"
+        )
+    action = _data_action(body)
+    if action is not None:
+        return (
+            f"the body names {action}, which restores the management node's database: it runs only against the "
+            "embedded mock"
+        )
+    return None
+
+
+def _normalised_segments(path: str) -> list[str]:
+    for _ in range(8):  # %252F → %2F → /: decode until stable (a server or proxy may decode more than once)
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    out: list[str] = []
+    for segment in path.replace("\\", "/").split("/"):
+        segment = segment.split(";", 1)[0].strip().lower()
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if out:
+                out.pop()
+            continue
+        out.append(segment)
+    return out
+
+
+class _Pairs(list[tuple[str, object]]):
+    """A JSON object's (key, value) pairs in order, duplicates kept (json.loads' object_pairs_hook)."""
+
+
+def _data_action(body: str | None) -> str | None:
+    if not body:
+        return None
+    actions = {a.lower(): a for a in MANAGEMENT_NODE_DATA_ACTIONS}
+    try:
+        value = json.loads(body, object_pairs_hook=_Pairs)  # every key, duplicates included
+    except (ValueError, RecursionError):
+        text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m[1], 16)), body).lower()
+        return next((name for low, name in actions.items() if low in text), None)
+    if not isinstance(value, _Pairs):
+        return None
+    for key, _ in value:
+        if key.lower() in actions:
+            return actions[key.lower()]
+    return None
 
 
 def _is_get_version(body: str | None) -> bool:

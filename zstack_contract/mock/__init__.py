@@ -1,9 +1,10 @@
 """An embedded mock ZStack management node, with switchable contract deviations.
 
 It serves the login, session, version, GetDatabaseBackupFromImageStore and GetBackupStorageCapacity APIs and
-the three Query APIs (zones, backup storage, database backups, over one query engine) the way the protocol notes
-and ZStack's RestServer describe the real server. Each catalogued deviation breaks the contract in exactly one
-realistic way.
+the three Query APIs (zones, backup storage, database backups, over one query engine), and the database-backup
+family's six asynchronous APIs over a job table (202, then polling GET /zstack/v1/api-jobs/<uuid>), the way the
+protocol notes and ZStack's RestServer describe the real server. Each catalogued deviation breaks the contract in
+exactly one realistic way.
 """
 
 from __future__ import annotations

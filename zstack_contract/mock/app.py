@@ -3,7 +3,8 @@
 The processing order follows the real server. RestServer first parses the body, then checks the
 Authorization header, then turns the query string into message fields. Its 400 and 500 answers are plain
 text. The API mediator then validates parameters, and only after that do the session checks run. Sync
-failures there are 503 with an ``{"error": ...}`` envelope.
+failures there are 503 with an ``{"error": ...}`` envelope. The asynchronous APIs and their job table live in
+async_api.py, jobs.py and writes.py; this module routes to them.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
 from zstack_contract.mock import jvm, query
+from zstack_contract.mock.async_api import AsyncApis
 from zstack_contract.mock.data import (
     ACCOUNTS,
     DEFAULT_REGISTRY_PORT,
@@ -37,28 +39,22 @@ from zstack_contract.mock.data import (
 )
 from zstack_contract.mock.deviations import DEVIATIONS, DeviationName
 from zstack_contract.mock.family import BACKUP_STORAGE, DATABASE_BACKUP, ZONE, Kind, Record, Store
+from zstack_contract.mock.jobs import JOB_DELAY, JOB_RETENTION
+from zstack_contract.mock.wire import (
+    HTML,
+    BareResponse,
+    HaltError,
+    JsonObject,
+    error_code,
+    gson_token,
+    mandatory,
+    plain_text,
+    server_now,
+    string_param,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-JsonObject = dict[str, Any]
-
-PLAIN_TEXT = "text/plain;charset=utf-8"
-HTML = "text/html;charset=UTF-8"
-
-# ZStack's error-code descriptions (conf/errorCodes/identity.xml and sys.xml).
-DESCRIPTIONS: dict[str, str] = {
-    "ID.1000": "Unable to authenticate a user",
-    "ID.1001": "The session is invalid, either wrong session id or the session has been expired",
-    "SYS.1000": "An internal error happened in system",
-    "SYS.1006": "An operation failed",
-    "SYS.1007": "One or more API argument is invalid",
-    "SYS.1016": "Cannot do an IO operation (e.g. network IO error, file IO error)",
-}
-
-# The message class named in "is mandatory" details: a known bug in current ZStack HEAD prints the
-# validator's class instead of the API message's.
-_VALIDATOR_CLASS = "org.zstack.header.message.ApiMessageParamValidator"
 
 # Methods Spring's RestServerController maps to RestServer.handle; anything else never reaches it.
 _MAPPED_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD"})
@@ -76,69 +72,12 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _ACCESS_KEY_SKEW_SECONDS = 15 * 60
 
 
-class _HaltError(Exception):
-    """Carries a finished response out of nested parsing code, like RestServer's RestException."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-class BareResponse(Response):
-    # RestServer never calls setContentType, so JSON goes out without a Content-Type header.
-    default_mimetype = None
-
-
 @dataclass(frozen=True)
 class _Session:
     uuid: str
     account: Account
     created: datetime
     expires: datetime
-
-
-def _server_now() -> datetime:
-    # The modelled JVM runs in UTC. Gson prints naive local time with whole seconds.
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
-def _gson_token(value: object) -> str:
-    if isinstance(value, dict):
-        return "BEGIN_OBJECT"
-    if isinstance(value, list):
-        return "BEGIN_ARRAY"
-    if isinstance(value, bool):
-        return "BOOLEAN"
-    if isinstance(value, int | float):
-        return "NUMBER"
-    return "STRING"
-
-
-def error_code(code: str, details: str, cause: JsonObject | None = None) -> JsonObject:
-    """An ErrorCode as Gson writes it: null fields (elaboration, opaque, cause...) are left out."""
-    error: JsonObject = {"code": code, "description": DESCRIPTIONS[code], "details": details}
-    if cause is not None:
-        error["cause"] = cause
-    return error
-
-
-def _mandatory(field: str) -> JsonObject:
-    return error_code("SYS.1007", f"field[{field}] of message[{_VALIDATOR_CLASS}] is mandatory, can not be null")
-
-
-def _string_param(params: Mapping[str, object], field: str) -> str | None:
-    """A String field as Gson's rehash fills it: scalars are coerced to text, objects and arrays fail."""
-    value = params.get(field)
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        text = f"java.lang.IllegalStateException: Expected a string but was {_gson_token(value)} path $.{field}"
-        raise _HaltError(_text(500, text))
-    return json.dumps(value)
-
-
-def _text(status: int, body: str) -> Response:
-    return BareResponse(body.encode("utf-8"), status=status, content_type=PLAIN_TEXT)
 
 
 @dataclass(frozen=True)
@@ -151,7 +90,16 @@ class _BackupQuery:
 class MockZStackApp:
     """A WSGI app holding the enabled deviations, the session table and any handler errors it recorded."""
 
-    def __init__(self, deviations: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        deviations: Iterable[str] = (),
+        *,
+        job_delay: float = JOB_DELAY,
+        job_retention: float = JOB_RETENTION,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``job_delay``, ``job_retention`` and ``clock`` drive the async job table (jobs.py); unit tests pass a
+        fake clock so a job's end and expiry need no sleep."""
         self.deviations = frozenset(deviations)
         unknown = self.deviations - DEVIATIONS.keys()
         if unknown:
@@ -165,6 +113,7 @@ class MockZStackApp:
         self.store = Store()
         self._lock = threading.Lock()
         self._served = 0
+        self.async_apis = AsyncApis(self, job_delay=job_delay, job_retention=job_retention, clock=clock)
         self._routes: tuple[tuple[re.Pattern[str], Callable[..., Response]], ...] = (
             (re.compile(r"/v1/accounts/login"), self._login),
             (re.compile(r"/v1/accounts/sessions/([^/]+)"), self._logout),
@@ -173,6 +122,7 @@ class MockZStackApp:
             # Exact paths first, as RestServer tries an exact key before its pattern matches.
             (re.compile(r"/v1/database-backups/image-store"), self._database_backups_from_image_store),
             (re.compile(r"/v1/backup-storage/capacities"), self._backup_storage_capacity),
+            *((re.compile(path), handler) for path, handler in self.async_apis.routes()),
             *(
                 (re.compile(rf"/v1/{kind.name}(?:/([^/]+))?"), self._query_handler(kind))
                 for kind in (ZONE, BACKUP_STORAGE, DATABASE_BACKUP)
@@ -205,14 +155,14 @@ class MockZStackApp:
         except Exception as exc:
             with self._lock:
                 self._errors.append(exc)
-            response = _text(500, f"mock handler error: {exc!r}")
+            response = plain_text(500, f"mock handler error: {exc!r}")
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
         """Answer one request. Raises only on a bug in the mock."""
         try:
             return self._route(request)
-        except _HaltError as halt:
+        except HaltError as halt:
             return halt.response
 
     # Routing and shared parsing.
@@ -227,15 +177,15 @@ class MockZStackApp:
                 content_type=HTML,
             )
         if request.method not in _MAPPED_METHODS:
-            return _text(405, f"Request method '{request.method}' not supported")
+            return plain_text(405, f"Request method '{request.method}' not supported")
         api_path = path.removeprefix("/zstack")
         for pattern, handler in self._routes:
             match = pattern.fullmatch(api_path)
             if match is not None:
                 return handler(request, *match.groups())
-        return _text(404, f"no api mapping to {api_path}")
+        return plain_text(404, f"no api mapping to {api_path}")
 
-    def _read_body(self, request: Request) -> JsonObject | None:
+    def read_body(self, request: Request) -> JsonObject | None:
         """The body as RestServer parses it, always and first, even on GET. Empty gives None."""
         text = request.get_data().decode("utf-8", errors="replace")
         if not text.strip():
@@ -243,8 +193,8 @@ class MockZStackApp:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _HaltError(
-                _text(
+            raise HaltError(
+                plain_text(
                     500,
                     f"com.google.gson.stream.MalformedJsonException: {exc.msg}"
                     f" at line {exc.lineno} column {exc.colno} path $",
@@ -252,27 +202,27 @@ class MockZStackApp:
             ) from None
         except (ValueError, RecursionError) as exc:
             # Over-long integers and very deep nesting: Gson fails on these as well, just with other texts.
-            raise _HaltError(_text(500, f"com.google.gson.JsonSyntaxException: {exc}")) from None
+            raise HaltError(plain_text(500, f"com.google.gson.JsonSyntaxException: {exc}")) from None
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise _HaltError(
-                _text(
+            raise HaltError(
+                plain_text(
                     500,
                     "java.lang.IllegalStateException: Expected BEGIN_OBJECT but was "
-                    f"{_gson_token(value).removeprefix('BEGIN_')} at line 1 column 1 path $",
+                    f"{gson_token(value).removeprefix('BEGIN_')} at line 1 column 1 path $",
                 )
             )
         return value
 
-    def _object_param(self, body: JsonObject | None, name: str) -> JsonObject:
+    def object_param(self, body: JsonObject | None, name: str) -> JsonObject:
         """body[name], the action's parameter object, as a message. Absent means all fields are null."""
         value = (body or {}).get(name)
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise _HaltError(
-                _text(500, f"java.lang.IllegalStateException: Expected BEGIN_OBJECT but was {_gson_token(value)}")
+            raise HaltError(
+                plain_text(500, f"java.lang.IllegalStateException: Expected BEGIN_OBJECT but was {gson_token(value)}")
             )
         return value
 
@@ -294,26 +244,26 @@ class MockZStackApp:
             name, dot, index = key.partition(".")
             if dot and name in lists:
                 if self.deviates(DeviationName.INDEXED_LISTS_REJECTED):
-                    raise _HaltError(self._api_error(error_code("SYS.1007", f"unknown parameter[{key}]")))
+                    raise HaltError(self._api_error(error_code("SYS.1007", f"unknown parameter[{key}]")))
                 if len(values) > 1:
-                    raise _HaltError(_text(400, _only_one_value(key)))
+                    raise HaltError(plain_text(400, _only_one_value(key)))
                 try:
                     position = jvm.parse_int(index)
                 except jvm.NumberFormatError as exc:
-                    raise _HaltError(_text(500, str(exc))) from None
+                    raise HaltError(plain_text(500, str(exc))) from None
                 indexed.setdefault(name, []).append((position, values[0]))
             elif not dot and name in lists:
                 fields[name] = list(values)
             elif not dot and name in scalars:
                 if len(values) > 1 and not self.deviates(DeviationName.DUPLICATE_SCALAR_ACCEPTED):
-                    raise _HaltError(_text(400, _only_one_value(key)))
+                    raise HaltError(plain_text(400, _only_one_value(key)))
                 try:
                     fields[name] = scalars[name](values[0])
                 except jvm.NumberFormatError as exc:
                     # TypeUtils lets NumberFormatException escape, so RestServer's catch-all answers 500.
-                    raise _HaltError(_text(500, str(exc))) from None
+                    raise HaltError(plain_text(500, str(exc))) from None
             elif self.deviates(DeviationName.UNKNOWN_PARAM_REJECTED):
-                raise _HaltError(self._api_error(error_code("SYS.1007", f"unknown parameter[{key}]")))
+                raise HaltError(self._api_error(error_code("SYS.1007", f"unknown parameter[{key}]")))
             # Otherwise the real server logs "unknown query parameter[...], ignored" and moves on.
         for name, pairs in indexed.items():
             repeated = fields.get(name)
@@ -323,7 +273,7 @@ class MockZStackApp:
 
     # Response building.
 
-    def _json(self, status: int, payload: JsonObject) -> Response:
+    def json_answer(self, status: int, payload: JsonObject) -> Response:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         if self.deviates(DeviationName.CONTENT_TYPE_HTML):
             return BareResponse(body, status=status, content_type=HTML)
@@ -340,21 +290,21 @@ class MockZStackApp:
         payload = error if self.deviates(DeviationName.ERROR_UNWRAPPED) else {"error": error}
         if status == 503 and self.deviates(DeviationName.ERROR_AS_200):
             status = 200
-        return self._json(status, payload)
+        return self.json_answer(status, payload)
 
     # Sessions.
 
     def _open_session(self, account: Account) -> _Session:
-        created = _server_now()
+        created = server_now()
         session = _Session(uuid.uuid4().hex, account, created, created + SESSION_TIMEOUT)
         with self._lock:
             self._sessions[session.uuid] = session
         return session
 
-    def _session_is_valid(self, session_uuid: str) -> bool:
+    def session_is_valid(self, session_uuid: str) -> bool:
         with self._lock:
             session = self._sessions.get(session_uuid)
-        return session is not None and _server_now() < session.expires
+        return session is not None and server_now() < session.expires
 
     def _close_session(self, session_uuid: str) -> None:
         if self.deviates(DeviationName.SESSION_NOT_INVALIDATED):
@@ -364,11 +314,11 @@ class MockZStackApp:
                 self._logged_out.add(session_uuid)
 
     def _has_live_session(self, account: Account) -> bool:
-        now = _server_now()
+        now = server_now()
         with self._lock:
             return any(s.account == account and now < s.expires for s in self._sessions.values())
 
-    def _authorization(self, request: Request) -> str | None:
+    def authorization(self, request: Request) -> str | None:
         """RestServer's header check for APIs that need a session. Returns the claimed session uuid.
 
         None means the check is switched off. Whether the session exists is decided later, by the API
@@ -378,68 +328,68 @@ class MockZStackApp:
             return None
         header = request.headers.get("Authorization")
         if header is None:
-            raise _HaltError(self._unauthenticated(400, "missing header 'Authorization'"))
+            raise HaltError(self._unauthenticated(400, "missing header 'Authorization'"))
         auth = jvm.java_trim(header)
         if auth.startswith("OAuth"):
             return jvm.java_trim(auth.replace("OAuth", "", 1))
         if auth.startswith("ZStack"):
-            raise _HaltError(self._access_key_answer(request, auth))
-        raise _HaltError(self._unauthenticated(400, "Authorization type must be 'OAuth'"))
+            raise HaltError(self._access_key_answer(request, auth))
+        raise HaltError(self._unauthenticated(400, "Authorization type must be 'OAuth'"))
 
     def _unauthenticated(self, status: int, text: str) -> Response:
         if self.deviates(DeviationName.AUTH_401):
             return self._api_error(error_code("ID.1001", text), status=401)
-        return _text(status, text)
+        return plain_text(status, text)
 
     def _access_key_answer(self, request: Request, auth: str) -> Response:
         """The access-key scheme ('ZStack <id>:<signature>'). The mock has no access keys, so any
         well-formed request still fails authentication."""
         parts = jvm.java_trim(auth.removeprefix("ZStack")).split(":")
         if len(parts) != 2:
-            return _text(400, "accessKey format is 'ZStack AccessKeyId:Signature'")
+            return plain_text(400, "accessKey format is 'ZStack AccessKeyId:Signature'")
         date = request.headers.get("Date")
         if date is None:
             # The typo is ZStack's own.
-            return _text(400, "'Date' must be incuded in request header")
+            return plain_text(400, "'Date' must be incuded in request header")
         try:
             sent = parsedate_to_datetime(date)
         except (TypeError, ValueError):
-            return _text(400, "'Date' format error, correct format is 'EEE, dd MMM yyyy HH:mm:ss z'")
+            return plain_text(400, "'Date' format error, correct format is 'EEE, dd MMM yyyy HH:mm:ss z'")
         if sent.tzinfo is None:
             # RFC 5322's "-0000" zone means UTC with no claim about local time.
             sent = sent.replace(tzinfo=UTC)
         if abs(time.time() - sent.timestamp()) > _ACCESS_KEY_SKEW_SECONDS:
-            return _text(403, "requestTimeTooSkewed")
+            return plain_text(403, "requestTimeTooSkewed")
         return self._api_error(error_code("ID.1000", f"invalid access key[{parts[0]}]"))
 
     def _require_session(self, session_uuid: str | None) -> None:
-        if session_uuid is None or self._session_is_valid(session_uuid):
+        if session_uuid is None or self.session_is_valid(session_uuid):
             return
         if self.deviates(DeviationName.UNKNOWN_SESSION_400):
-            raise _HaltError(_text(400, "invalid session"))
+            raise HaltError(plain_text(400, "invalid session"))
         code = "SYS.1000" if self.deviates(DeviationName.WRONG_SESSION_CODE) else "ID.1001"
         status = 401 if self.deviates(DeviationName.AUTH_401) else 503
-        raise _HaltError(self._api_error(error_code(code, "Session expired"), status=status))
+        raise HaltError(self._api_error(error_code(code, "Session expired"), status=status))
 
     # Identity APIs (all @SuppressCredentialCheck).
 
     def _login(self, request: Request) -> Response:
-        body = self._read_body(request)
+        body = self.read_body(request)
         params: Mapping[str, object]
         if request.method in _QUERY_METHODS:
             params = self.query_fields(
                 request, dict.fromkeys(("accountName", "password", "accountType", "captchaUuid"), str)
             )
         else:
-            params = self._object_param(body, "logInByAccount")
-        account_name = _string_param(params, "accountName")
-        password = _string_param(params, "password")
+            params = self.object_param(body, "logInByAccount")
+        account_name = string_param(params, "accountName")
+        password = string_param(params, "password")
         if account_name is None:
             if self.deviates(DeviationName.LOGIN_MISSING_ACCOUNT_ACCEPTED):
                 return self._api_error(error_code("ID.1000", "wrong account name or password"))
-            return self._api_error(_mandatory("accountName"))
+            return self._api_error(mandatory("accountName"))
         if password is None:
-            return self._api_error(_mandatory("password"))
+            return self._api_error(mandatory("password"))
         account = ACCOUNTS.get(account_name)
         if account is None or (
             password != account.password_sha512 and not self.deviates(DeviationName.LOGIN_ANY_PASSWORD)
@@ -460,61 +410,61 @@ class MockZStackApp:
         }
         if drop_uuid:
             del inventory["uuid"]
-        return self._json(200, {"inventory": inventory})
+        return self.json_answer(200, {"inventory": inventory})
 
     def _logout(self, request: Request, session_uuid: str) -> Response:
         # A single-API path: the method is never checked, so any mapped method logs out.
-        self._read_body(request)
+        self.read_body(request)
         if request.method in _QUERY_METHODS:
             self.query_fields(request, {"sessionUuid": str})
         self._close_session(session_uuid)
-        return self._json(200, {})
+        return self.json_answer(200, {})
 
     def _validate_session(self, request: Request, session_uuid: str) -> Response:
-        self._read_body(request)
+        self.read_body(request)
         if self.deviates(DeviationName.VALIDATE_REQUIRES_AUTH):
-            self._authorization(request)
+            self.authorization(request)
         if request.method in _QUERY_METHODS:
             self.query_fields(request, {"sessionUuid": str})
-        valid = self._session_is_valid(session_uuid)
+        valid = self.session_is_valid(session_uuid)
         if self.deviates(DeviationName.VALIDATE_SESSION_TRUE_AFTER_LOGOUT):
             with self._lock:
                 valid = valid or session_uuid in self._logged_out
-        return self._json(200, {"valid": valid})
+        return self.json_answer(200, {"valid": valid})
 
     # Management node APIs: one path shared by several actions, so the method and body key choose.
 
     def _management_node_actions(self, request: Request) -> Response:
-        body = self._read_body(request)
+        body = self.read_body(request)
         if request.method != "PUT" or body is None or "getVersion" not in body:
             return _no_api_on_shared_path(request, body)
         if self.deviates(DeviationName.VERSION_REQUIRES_AUTH):
-            self._authorization(request)
-        self._object_param(body, "getVersion")
-        return self._json(200, {"version": MANAGEMENT_NODE_VERSION, "success": True})
+            self.authorization(request)
+        self.object_param(body, "getVersion")
+        return self.json_answer(200, {"version": MANAGEMENT_NODE_VERSION, "success": True})
 
     # GetDatabaseBackupFromImageStore.
 
     def _database_backups_from_image_store(self, request: Request) -> Response:
         if request.method in {"POST", "PUT"} and self.deviates(DeviationName.METHOD_NOT_ALLOWED):
-            return _text(405, f"Request method '{request.method}' not supported")
-        self._read_body(request)
-        session_uuid = self._authorization(request)
+            return plain_text(405, f"Request method '{request.method}' not supported")
+        self.read_body(request)
+        session_uuid = self.authorization(request)
         query = self._backup_query(request)
         if self.deviates(DeviationName.SERVER_ERROR_ON_TAG_CHARS):
             for tag in query.tags:
                 if _TAG_BREAKING_CHARS.search(tag):
-                    return _text(500, f"java.lang.IllegalArgumentException: cannot parse tag[{tag}]")
+                    return plain_text(500, f"java.lang.IllegalArgumentException: cannot parse tag[{tag}]")
 
         url = query.url
         url_missing = url is None or not jvm.java_trim(url)
         if url is None and self.deviates(DeviationName.PLAIN_500_ON_MISSING_URL):
-            return _text(500, "java.lang.NullPointerException")
+            return plain_text(500, "java.lang.NullPointerException")
         if url is None and self.deviates(DeviationName.MISSING_ARG_AS_SESSION_ERROR):
             return self._api_error(error_code("ID.1001", "session of message[GetDatabaseBackupFromImageStore] is null"))
         if url_missing and not self.deviates(DeviationName.VALIDATION_SKIPPED):
             return self._api_error(
-                _mandatory("url") if url is None else error_code("SYS.1007", "field[url] cannot be an empty string")
+                mandatory("url") if url is None else error_code("SYS.1007", "field[url] cannot be an empty string")
             )
         registry_port = query.registry_port
         if not 1 <= registry_port <= 65535:
@@ -530,7 +480,7 @@ class MockZStackApp:
         if self.deviates(DeviationName.SERVER_ERROR_NON_ASCII_URL):
             match = _NON_ASCII.search(url)
             if match is not None:
-                return _text(
+                return plain_text(
                     500, f"java.net.URISyntaxException: Illegal character in authority at index {match.start()}: {url}"
                 )
         host = repository_host(url)
@@ -561,8 +511,8 @@ class MockZStackApp:
     def _infos(self, images: list[ImageInfo]) -> Response:
         items = [self._image_info(image) for image in images]
         if not items and self.deviates(DeviationName.INFOS_OMITTED_WHEN_EMPTY):
-            return self._json(200, {})
-        return self._json(200, {"backups" if self.deviates(DeviationName.BACKUPS_KEY) else "infos": items})
+            return self.json_answer(200, {})
+        return self.json_answer(200, {"backups" if self.deviates(DeviationName.BACKUPS_KEY) else "infos": items})
 
     def _image_info(self, image: ImageInfo) -> JsonObject:
         item: JsonObject = {
@@ -603,6 +553,11 @@ class MockZStackApp:
 
     def _query_handler(self, kind: Kind) -> Callable[[Request, str | None], Response]:
         def handle(request: Request, uuid: str | None) -> Response:
+            # The kind's paths are shared with its create and delete APIs; the method picks (protocol notes §1).
+            if kind is DATABASE_BACKUP and request.method == "POST" and uuid is None:
+                return self.async_apis.create(request)
+            if kind is DATABASE_BACKUP and request.method == "DELETE" and uuid is not None:
+                return self.async_apis.delete(request, uuid)
             return self._query(request, kind, uuid)
 
         return handle
@@ -623,12 +578,12 @@ class MockZStackApp:
 
     def _query(self, request: Request, kind: Kind, resource_uuid: str | None) -> Response:
         if resource_uuid is not None and self.deviates(DeviationName.QUERY_SHORT_FORM_404):
-            return _text(404, f"no api mapping to {request.path.removeprefix('/zstack')}")
-        body = self._read_body(request)
+            return plain_text(404, f"no api mapping to {request.path.removeprefix('/zstack')}")
+        body = self.read_body(request)
         # The path is shared with the kind's create/delete/update APIs, so the method picks; only GET is served.
         if request.method != "GET":
             return _no_api_on_shared_path(request, body)
-        session_uuid = self._authorization(request)
+        session_uuid = self.authorization(request)
         quirks = self._quirks()
         try:
             spec = (
@@ -637,7 +592,7 @@ class MockZStackApp:
                 else query.parse(request.args.lists(), quirks)
             )
         except query.QueryRefusedError as refused:
-            return _text(400, str(refused))
+            return plain_text(400, str(refused))
         self._require_session(session_uuid)
         try:
             result = query.run(spec, kind, self.store.list(kind), quirks)
@@ -646,16 +601,16 @@ class MockZStackApp:
         payload: JsonObject = {}
         schema: dict[str, str] = {}
         if "inventories" in result:
-            items = [self._render(kind, record) for record in result["inventories"]]
+            items = [self.render(kind, record) for record in result["inventories"]]
             payload["inventories"] = items
             schema = _schema(kind, items)
         if "total" in result:
             payload["total"] = result["total"]
         # Query replies always carry RestServer's "schema" map: the class of every org.zstack object in the reply.
         payload["schema"] = schema
-        return self._json(200, payload)
+        return self.json_answer(200, payload)
 
-    def _render(self, kind: Kind, record: Record) -> JsonObject:
+    def render(self, kind: Kind, record: Record) -> JsonObject:
         """A record as Gson writes the inventory: declaration order, nulls left out, dates in Gson's format."""
         item: JsonObject = {}
         for name, field_type in kind.fields.items():
@@ -669,7 +624,7 @@ class MockZStackApp:
                     item[name] = jvm.gson_date(value)
             elif field_type == "refs" and isinstance(value, list):
                 nested = kind.nested[name]
-                item[name] = [self._render(nested, ref) for ref in value if isinstance(ref, dict)]
+                item[name] = [self.render(nested, ref) for ref in value if isinstance(ref, dict)]
             else:
                 item[name] = value
         return item
@@ -677,8 +632,8 @@ class MockZStackApp:
     # GetBackupStorageCapacity.
 
     def _backup_storage_capacity(self, request: Request) -> Response:
-        self._read_body(request)
-        session_uuid = self._authorization(request)
+        self.read_body(request)
+        session_uuid = self.authorization(request)
         fields: dict[str, object] = {}
         if request.method in _QUERY_METHODS:
             fields = self.query_fields(request, {"all": _java_boolean}, _TAG_LISTS | _CAPACITY_LISTS)
@@ -704,7 +659,7 @@ class MockZStackApp:
             chosen = [bs for bs in storages for zone in _as_strings(bs.get("attachedZoneUuids")) if zone in zone_uuids]
         total = sum(_as_int(bs.get("totalCapacity")) for bs in chosen)
         available = sum(_as_int(bs.get("availableCapacity")) for bs in chosen)
-        return self._json(
+        return self.json_answer(
             200,
             {
                 "totalCapacity": str(total) if self.deviates(DeviationName.CAPACITY_AS_STRING) else total,
@@ -742,17 +697,17 @@ def _no_api_on_shared_path(request: Request, body: JsonObject | None) -> Respons
     """RestServer.handleNonUniqueApi when no API on the path takes this method (or this PUT's action key)."""
     uri = request.path
     if request.method == "POST":
-        return _text(500, f"No creational API found for the path[{uri}]")
+        return plain_text(500, f"No creational API found for the path[{uri}]")
     if request.method == "GET":
-        return _text(500, f"No query API found for the path[{uri}]")
+        return plain_text(500, f"No query API found for the path[{uri}]")
     if request.method == "DELETE":
-        return _text(500, f"No delete API found for the path[{uri}]")
+        return plain_text(500, f"No delete API found for the path[{uri}]")
     if request.method != "PUT":
-        return _text(405, f"The method[{request.method}] is not allowed for the path[{uri}]")
+        return plain_text(405, f"The method[{request.method}] is not allowed for the path[{uri}]")
     if body is None:
         # body.containsKey on a null map: a NullPointerException, whose message is null.
-        return _text(500, "")
-    return _text(400, f"the body doesn't contain action mapping to the URL[{uri.removeprefix('/zstack')}]")
+        return plain_text(500, "")
+    return plain_text(400, f"the body doesn't contain action mapping to the URL[{uri.removeprefix('/zstack')}]")
 
 
 def _only_one_value(key: str) -> str:

@@ -63,6 +63,16 @@ class DeviationName(StrEnum):
     VALIDATE_REQUIRES_AUTH = "validate-requires-auth"
     LOGIN_INVENTORY_WITHOUT_UUID = "login-inventory-without-uuid"
     LOGIN_MISSING_ACCOUNT_ACCEPTED = "login-missing-account-accepted"
+    ASYNC_ANSWERED_200 = "async-answered-200"
+    JOB_LOCATION_MISSING = "job-location-missing"
+    JOB_NEVER_ENDS = "job-never-ends"
+    JOB_404_BEFORE_END = "job-404-before-end"
+    JOB_FAILURE_UNWRAPPED = "job-failure-unwrapped"
+    DELETE_LEAVES_BACKUP = "delete-leaves-backup"
+    CREATE_DISAGREES_WITH_QUERY = "create-disagrees-with-query"
+    DUPLICATE_JOB_UUID_ACCEPTED = "duplicate-job-uuid-accepted"
+    EXPORT_SETS_NO_EXPORT_URL = "export-sets-no-export-url"
+    JOB_LOCATION_OTHER_HOST = "job-location-other-host"
 
 
 @dataclass(frozen=True)
@@ -389,6 +399,74 @@ _CATALOGUE = (
         "a login without accountName is answered 503 ID.1000 (wrong credentials) instead of SYS.1007 (invalid "
         "argument)",
         "must",
+        "example",
+    ),
+    # The database-backup family's asynchronous APIs and the job table (issue 9).
+    Deviation(
+        DeviationName.ASYNC_ANSWERED_200,
+        "the asynchronous APIs answer 200 with the result at once (503 {\"error\"} on failure) instead of 202 and a "
+        "job: clients that follow the SDKs never poll, and an X-Job-UUID names no job",
+        "must",
+        "example",
+    ),
+    Deviation(
+        DeviationName.JOB_LOCATION_MISSING,
+        "the 202 body carries apiTimeout but no location, so a client cannot find the job to poll",
+        "must",
+        "example",
+    ),
+    Deviation(
+        DeviationName.JOB_NEVER_ENDS,
+        "polling a job answers 202 {} forever: the work is done (the backup exists) but its result never arrives",
+        "must",
+        "example",
+    ),
+    Deviation(
+        DeviationName.JOB_404_BEFORE_END,
+        "polls of a running job answer 404 'the job has been expired' instead of 202 {} (the job table is written "
+        "only when the job ends), so SDKs give up on a job that later succeeds",
+        "must",
+        "example",
+    ),
+    Deviation(
+        DeviationName.JOB_FAILURE_UNWRAPPED,
+        "a failed job's 503 poll body is the bare ErrorCode {\"code\", \"description\", \"details\"} without the "
+        "\"error\" wrapper (sync failures stay wrapped)",
+        "must",
+        "example",
+    ),
+    Deviation(
+        DeviationName.DELETE_LEAVES_BACKUP,
+        "DeleteDatabaseBackup's job succeeds ({}) but the backup stays in QueryDatabaseBackup's listing",
+        "must",
+        "example",
+    ),
+    Deviation(
+        DeviationName.CREATE_DISAGREES_WITH_QUERY,
+        "CreateDatabaseBackup's result inventory says size 0 (read before the dump's size was recorded) while "
+        "QueryDatabaseBackup lists the real size",
+        "must",
+        "example",
+    ),
+    Deviation(
+        DeviationName.DUPLICATE_JOB_UUID_ACCEPTED,
+        "an X-Job-UUID the job table still holds is accepted: a second job replaces the first instead of a 400 "
+        "'Duplicate job uuid[...]', so a client's retry runs the work twice",
+        "must",
+        "example",
+    ),
+    Deviation(
+        DeviationName.EXPORT_SETS_NO_EXPORT_URL,
+        "ExportDatabaseBackupFromBackupStorage answers a databaseBackupUrl but the backup storage ref's exportUrl "
+        "stays unset in QueryDatabaseBackup",
+        "must",
+        "example",
+    ),
+    Deviation(
+        DeviationName.JOB_LOCATION_OTHER_HOST,
+        "the 202 location names the node's own address (http://10.255.0.1:8080/zstack/v1/api-jobs/<id>, as behind "
+        "NAT or a proxy) instead of the host the client called; the suite polls the same path on its configured URL",
+        "tolerated",
         "example",
     ),
 )

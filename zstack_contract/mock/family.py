@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -112,6 +112,9 @@ ZONE_LAB = "7c2e4a6b8d0f4e1a9b3c5d7e9f1a3b5c"
 BS_IMAGE_STORE = "6374c0f8b1fd4ff6a396e29614ff81a7"
 BS_IMAGE_STORE_DR = "a1b2c3d4e5f64718293a4b5c6d7e8f90"
 BS_CEPH = "5e4d3c2b1a0948f7e6d5c4b3a2918070"
+# Each storage's management address. BackupStorageInventory does not carry it (only the image store's own
+# inventory does), but an export URL names it; the seeded exports below use the same hosts.
+BS_HOSTS: dict[str, str] = {BS_IMAGE_STORE: "172.20.0.10", BS_IMAGE_STORE_DR: "172.20.1.20", BS_CEPH: "172.20.2.30"}
 
 
 def _zone(uuid: str, name: str, description: str | None, state: str, created: datetime, changed: datetime) -> Record:
@@ -301,10 +304,15 @@ def seed() -> dict[str, list[Record]]:
 
 
 class Store:
-    """The mock's resources by kind and uuid. Thread-safe; readers get copies, so a listing never changes under them."""
+    """The mock's resources by kind and uuid. Thread-safe; readers get copies, so a listing never changes under them.
+
+    Every change notifies a condition, so a test can wait for a state (``wait_for``) instead of sleeping.
+    """
 
     def __init__(self, records: Mapping[str, Iterable[Record]] | None = None) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: wait_for's predicate reads the store while the condition holds the lock.
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         chosen = seed() if records is None else records
         self._records: dict[str, dict[str, Record]] = {
             kind: {str(record["uuid"]): record for record in items} for kind, items in chosen.items()
@@ -320,9 +328,34 @@ class Store:
             return copy.deepcopy(record) if record is not None else None
 
     def put(self, kind: Kind, record: Record) -> None:
-        with self._lock:
+        with self._changed:
             self._records.setdefault(kind.name, {})[str(record["uuid"])] = copy.deepcopy(record)
+            self._changed.notify_all()
 
     def remove(self, kind: Kind, uuid: str) -> Record | None:
-        with self._lock:
-            return self._records.get(kind.name, {}).pop(uuid, None)
+        with self._changed:
+            removed = self._records.get(kind.name, {}).pop(uuid, None)
+            self._changed.notify_all()
+            return removed
+
+    def modify(self, kind: Kind, uuid: str, change: Callable[[Record], None]) -> Record | None:
+        """Apply ``change`` to the stored record in place, atomically; the changed copy, or None if absent.
+
+        Two writes to one backup (say an Export and a Sync) must not lose each other's change, which a
+        get-then-put from two request threads could.
+        """
+        with self._changed:
+            record = self._records.get(kind.name, {}).get(uuid)
+            if record is None:
+                return None
+            change(record)
+            self._changed.notify_all()
+            return copy.deepcopy(record)
+
+    def wait_for(self, predicate: Callable[[Store], bool], timeout: float) -> bool:
+        """Block until ``predicate(store)`` holds or ``timeout`` seconds pass; whether it holds.
+
+        The predicate is checked now and after every change, never by polling.
+        """
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self), timeout)

@@ -91,3 +91,8 @@ def gson_date(moment: datetime) -> str:
     half = "AM" if moment.hour < 12 else "PM"
     clock = f"{hour}:{moment.minute:02d}:{moment.second:02d} {half}"
     return f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year} {clock}"
+
+
+def java_length(text: str) -> int:
+    """String.length(): UTF-16 code units, so a character outside the BMP counts twice."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2

@@ -10,6 +10,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from zstack_contract.mock.app import MockZStackApp
 from zstack_contract.mock.deviations import resolve
+from zstack_contract.mock.jobs import JOB_DELAY, JOB_RETENTION
 
 # How often serve_forever looks for a shutdown request. stop() waits up to this long, and suites start
 # one server per deviation, so the 0.5 s default would add up to seconds.
@@ -33,9 +34,17 @@ class MockZStack:
     'http://127.0.0.1:43121'
     """
 
-    def __init__(self, deviations: Iterable[str] = (), host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        deviations: Iterable[str] = (),
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        job_delay: float = JOB_DELAY,
+        job_retention: float = JOB_RETENTION,
+    ) -> None:
         self.deviations = resolve(deviations)
-        self.app = MockZStackApp(self.deviations)
+        self.app = MockZStackApp(self.deviations, job_delay=job_delay, job_retention=job_retention)
         self._host = host
         self._requested_port = port
         self._server: BaseWSGIServer | None = None

@@ -1,28 +1,35 @@
-"""How a read-only run exercises each API of the catalogue: read it, call it as the suite's own session call, or
-leave it alone and say so.
+"""How a run exercises each API of the catalogue: read it, call it as the suite's own session call, run it in the
+write lifecycle, or leave it alone and say so.
 
 - ``read``: a GET. Every generic test (parameters, auth, shape, examples, generated, list encodings) runs on it.
 - ``session``: a non-GET API that needs no session and that the client's read-only allow-list lets through:
   login, logout of the suite's own sessions, GetVersion. ``tests/contract/test_sessions.py`` tests these.
-- ``not-exercised``: every other non-GET API. It may change state, so a read-only run never sends it; it is
-  listed once in every report with the reason, never as an error and never as a pass. Its static checks
+- ``write``: a state-changing API, with ``--zstack-allow-writes``: the write lifecycle
+  (:mod:`zstack_contract.pytest.lifecycle`) sends it once, in order, and the async and lifecycle tests judge it.
+- ``mock-only``: a state-changing API whose own call restores the management node's data
+  (``safety.never_live_refusal``): with ``--zstack-allow-writes`` the lifecycle sends it to the embedded mock only.
+- ``not-exercised``: every other non-GET API (all of them in a read-only run). Never sent; listed once in every
+  report with the reason (and how to change it), never as an error and never as a pass. Its static checks
   (documentation findings, schema derivation) still run.
 
-The mode is decided from the spec (method, auth, body key) and the client's allow-list, never from a list of API
-names: a page imported tomorrow lands in the right mode by what it documents.
+The mode is decided from the spec (method, auth, body key), the client's guards and the run's settings, never
+from a list of API names: a page imported tomorrow lands in the right mode by what it documents. Only whether
+the lifecycle has a step for a write API is a fact of the lifecycle (its step table).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 import pytest
 
 from zstack_contract.engine.findings import CheckRecord
 from zstack_contract.generation.cases import suite_supplies
-from zstack_contract.generation.safety import request_refusal
+from zstack_contract.generation.safety import never_live_refusal, request_refusal
+from zstack_contract.pytest.lifecycle import LIFECYCLE_APIS
 from zstack_contract.reporting.summary import NOT_EXERCISED
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.specs.spec import Param
@@ -40,7 +47,23 @@ _PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 class Mode(StrEnum):
     READ = "read"
     SESSION = "session"
+    WRITE = "write"
+    MOCK_ONLY = "mock-only"
     NOT_EXERCISED = "not-exercised"
+
+
+@dataclass(frozen=True)
+class Writes:
+    """What the run may change: ``allowed`` is --zstack-allow-writes, ``embedded_mock`` that the target is the
+    embedded mock (the only node a request restoring the node's own data may reach)."""
+
+    allowed: bool = False
+    embedded_mock: bool = False
+
+
+READ_ONLY = Writes()
+ENABLE_WRITES = "pass --zstack-allow-writes"
+MOCK_ONLY_REASON = "restores the management node's database: runs only against the embedded mock"
 
 
 def auth_required(api: ApiContract) -> bool:
@@ -53,20 +76,36 @@ def is_read(api: ApiContract) -> bool:
     return api.spec.method in READ_METHODS
 
 
-def _allowed_read_only(api: ApiContract) -> bool:
-    """Whether the client's read-only allow-list would let the API's own call through."""
+def _own_call(api: ApiContract) -> tuple[str, str, str | None]:
+    """The API's own call as the client's guards see it: method, path (parameters filled), body (its key only)."""
     path = _PATH_PARAMETER.sub(_PROBE_SESSION, api.spec.path)
     key = api.spec.body_key
     body = f'{{"{key}": {{}}}}' if key is not None else None
-    return request_refusal(api.spec.method, path, body) is None
+    return api.spec.method, path, body
 
 
-def mode(api: ApiContract) -> Mode:
+def _allowed_read_only(api: ApiContract) -> bool:
+    """Whether the client's read-only allow-list would let the API's own call through."""
+    return request_refusal(*_own_call(api)) is None
+
+
+def restores_node_data(api: ApiContract) -> bool:
+    """Whether the API's own call is one the client never sends to a live node (it restores the node's data)."""
+    return never_live_refusal(*_own_call(api)) is not None
+
+
+def mode(api: ApiContract, writes: Writes = READ_ONLY) -> Mode:
     if is_read(api):
         return Mode.READ
     if not auth_required(api) and _allowed_read_only(api):
         return Mode.SESSION
-    return Mode.NOT_EXERCISED
+    if not writes.allowed:
+        return Mode.NOT_EXERCISED
+    return Mode.MOCK_ONLY if restores_node_data(api) else Mode.WRITE
+
+
+def is_exercised(api: ApiContract, writes: Writes = READ_ONLY, stepped: Collection[str] = LIFECYCLE_APIS) -> bool:
+    return not_exercised_reason(api, writes, stepped) is None
 
 
 def read_apis(catalog: Iterable[ApiContract]) -> list[ApiContract]:
@@ -78,26 +117,50 @@ def no_auth_apis(catalog: Iterable[ApiContract]) -> list[ApiContract]:
     return [api for api in catalog if not auth_required(api) and mode(api) is not Mode.NOT_EXERCISED]
 
 
-def not_exercised_reason(api: ApiContract) -> str:
-    return f"not exercised: read-only ({api.spec.method} may change state)"
+def not_exercised_reason(
+    api: ApiContract, writes: Writes = READ_ONLY, stepped: Collection[str] = LIFECYCLE_APIS
+) -> str | None:
+    """Why the run does not send ``api`` (and what would change that), or None when it does.
+
+    ``stepped``: the APIs the write lifecycle has a step for.
+    """
+    current = mode(api, writes)
+    if current in (Mode.READ, Mode.SESSION):
+        return None
+    if restores_node_data(api) and not writes.embedded_mock:
+        # Whatever the flags: the client refuses it for a live node, so telling how to enable writes would mislead.
+        return f"not exercised: {MOCK_ONLY_REASON}"
+    if api.name not in stepped:
+        prefix = "" if writes.allowed else f"read-only ({api.spec.method} may change state), and "
+        return f"not exercised: {prefix}no lifecycle step (the write lifecycle does not send {api.name})"
+    if current is Mode.NOT_EXERCISED:
+        return f"not exercised: read-only ({api.spec.method} may change state): {ENABLE_WRITES}"
+    return None
 
 
-def not_exercised_records(catalog: Iterable[ApiContract]) -> list[CheckRecord]:
-    """One record per API a read-only run leaves alone: neither a pass nor a failure, with the reason."""
-    return [
-        CheckRecord(
-            test=f"exercise::{api.name}::read-only",
-            api=api.name,
-            family=NOT_EXERCISED_FAMILY,
-            case="read-only",
-            rule="",
-            level="",
-            outcome=NOT_EXERCISED,
-            message=not_exercised_reason(api),
+def not_exercised_records(
+    catalog: Iterable[ApiContract], writes: Writes = READ_ONLY, stepped: Collection[str] = LIFECYCLE_APIS
+) -> list[CheckRecord]:
+    """One record per API the run leaves alone: neither a pass nor a failure, with the reason."""
+    records = []
+    for api in catalog:
+        reason = not_exercised_reason(api, writes, stepped)
+        if reason is None:
+            continue
+        case = "read-only" if not writes.allowed else "not-exercised"
+        records.append(
+            CheckRecord(
+                test=f"exercise::{api.name}::{case}",
+                api=api.name,
+                family=NOT_EXERCISED_FAMILY,
+                case=case,
+                rule="",
+                level="",
+                outcome=NOT_EXERCISED,
+                message=reason,
+            )
         )
-        for api in catalog
-        if mode(api) is Mode.NOT_EXERCISED
-    ]
+    return records
 
 
 def path_parameters(api: ApiContract) -> list[Param]:

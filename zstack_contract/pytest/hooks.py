@@ -16,6 +16,7 @@ import pytest
 from zstack_contract import __version__
 from zstack_contract.engine.findings import CheckRecord
 from zstack_contract.pytest.stash import (
+    CATALOG,
     FIXED,
     HALT,
     HTML_NAME,
@@ -26,7 +27,11 @@ from zstack_contract.pytest.stash import (
     SETTINGS,
     TARGET,
     TRAFFIC,
+    WRITES,
+    WRITES_DONE,
 )
+from zstack_contract.pytest.writes import clean_up_target
+from zstack_contract.reporting.created import created_lines
 from zstack_contract.reporting.results import RunResults
 from zstack_contract.reporting.summary import (
     INTERRUPTED,
@@ -39,6 +44,7 @@ from zstack_contract.reporting.summary import (
     one_line,
     summarize,
 )
+from zstack_contract.transport import jobs
 from zstack_contract.transport.target import Target
 
 NO_AUTHENTICATED_ANSWER = (
@@ -68,6 +74,35 @@ def note_target(config: pytest.Config, target: Target, *, closing: bool = False)
         results.meta["target"] = target.description
     if closing:
         _add_traffic(counters, target.client.requests_sent, target.client.authenticated_successes)
+
+
+def writes_state(config: pytest.Config) -> dict[str, Any]:
+    """What the run created (ledger entries after cleanup), its polling totals and cleanup problems, kept on the
+    config: this process's plus, on the xdist controller, every worker's."""
+    if WRITES not in config.stash:
+        config.stash[WRITES] = {"created": [], "polling": {"jobs": 0, "polls": 0, "pollingSeconds": 0.0}, "problems": []}
+    return config.stash[WRITES]
+
+
+def _add_writes(state: dict[str, Any], created: list[Any], polling: dict[str, Any], problem: str) -> None:
+    state["created"].extend(created)
+    for key in ("jobs", "polls", "pollingSeconds"):
+        state["polling"][key] = round(state["polling"][key] + polling.get(key, 0), 3)
+    if problem:
+        state["problems"].append(problem)
+
+
+def clean_up_writes(config: pytest.Config) -> None:
+    """Session end, before any report: remove what this process created, then keep its ledger and polling totals.
+
+    Runs once per process (the worker's ledger then travels to the controller in workeroutput).
+    """
+    if config.stash.get(WRITES_DONE, False):
+        return
+    config.stash[WRITES_DONE] = True
+    settings = config.stash[SETTINGS]
+    outcome = clean_up_target(config.stash.get(TARGET, None), config.stash[CATALOG], settings)
+    _add_writes(writes_state(config), outcome.created, jobs.POLL_STATS.to_json(), outcome.problem)
 
 
 def _live_counters(config: pytest.Config) -> dict[str, Any]:
@@ -138,18 +173,31 @@ class ReportingPlugin:
         _add_traffic(counters, data["requestsSent"], data["authenticatedSuccesses"])
         counters["version"] = counters["version"] or data["version"]
         counters["used"] = counters["used"] or data["used"]
+        _add_writes(writes_state(self.config), data.get("created", []), data.get("polling", {}), data.get("cleanup", ""))
         if data.get("halt") and HALT not in self.config.stash:
             self.config.stash[HALT] = Halt.from_json(data["halt"])
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Runs before pytest-html and junitxml write theirs: settle the verdict and the baseline, then write
-        the JSON results."""
+        the JSON results.
+
+        First of all (also after a failed test or Ctrl-C), the writes of this process are cleaned up: the reports
+        list what was created and whether it was removed, and the target logs out only after this.
+        """
         config = self.config
+        clean_up_writes(config)
         workeroutput = getattr(config, "workeroutput", None)
         if workeroutput is not None:
             halt = config.stash.get(HALT, None)
-            workeroutput["zstack"] = {**_live_counters(config), "halt": halt.to_json() if halt else None}
+            own = writes_state(config)
+            workeroutput["zstack"] = {
+                **_live_counters(config),
+                "halt": halt.to_json() if halt else None,
+                "created": own["created"],
+                "polling": own["polling"],
+                "cleanup": "; ".join(own["problems"]),
+            }
             return
         if not self.contract_run:
             settle_baseline(config)
@@ -184,6 +232,11 @@ class ReportingPlugin:
         results.meta["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         results.meta["exitStatus"] = int(session.exitstatus)
         results.meta["fixed"] = [e.to_json() for e in config.stash[FIXED]]
+        state = writes_state(config)
+        results.meta["writes"] = settings.allow_writes
+        results.meta["runId"] = settings.run_id
+        results.meta["created"] = state["created"]
+        results.meta["polling"] = state["polling"]
         results.write(Path(settings.report_dir) / RESULTS_NAME)
 
     @pytest.hookimpl
@@ -207,6 +260,18 @@ class ReportingPlugin:
             )
             for line in lines:
                 terminalreporter.write_line(f"  {line}")
+        if settings.allow_writes:
+            state = writes_state(config)
+            for line in created_lines(
+                state["created"], run_id=settings.run_id, url=settings.url, problems=state["problems"]
+            ):
+                loud = line.startswith(("NOT CLEANED UP", "CLEANUP PROBLEM"))
+                terminalreporter.write_line(line, red=loud, bold=loud)
+            polling = state["polling"]
+            terminalreporter.write_line(
+                f"async jobs: {polling['jobs']} job(s), {polling['polls']} poll(s), "
+                f"{polling['pollingSeconds']:.2f} s polling"
+            )
         for entry in config.stash[FIXED]:
             terminalreporter.write_line(f"fixed since the baseline: {entry.key}")
         if settings.update_baseline and settings.baseline is not None and HALT not in config.stash:

@@ -5,6 +5,7 @@ The logic lives in plain modules; this module only wires it into pytest.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import tempfile
 from collections.abc import Callable, Generator
@@ -25,7 +26,14 @@ from zstack_contract.generation.cases import (
 )
 from zstack_contract.mock import UnknownDeviationError
 from zstack_contract.mock import resolve as resolve_deviations
-from zstack_contract.pytest.exercise import READ_METHODS, auth_required, no_auth_apis, not_exercised_records, read_apis
+from zstack_contract.pytest.exercise import (
+    READ_METHODS,
+    Writes,
+    auth_required,
+    no_auth_apis,
+    not_exercised_records,
+    read_apis,
+)
 from zstack_contract.pytest.generated import GENERATED_MARK, OpenApiLoadError, load_openapi
 from zstack_contract.pytest.hooks import ReportingPlugin, note_target, write_not_run
 from zstack_contract.pytest.judge import (
@@ -36,6 +44,7 @@ from zstack_contract.pytest.judge import (
     scrub_report,
     settle_target_error,
 )
+from zstack_contract.pytest.lifecycle import Lifecycle, WriteContext, discover, run_lifecycle
 from zstack_contract.pytest.stash import (
     BASELINE,
     CATALOG,
@@ -51,6 +60,7 @@ from zstack_contract.pytest.stash import (
     SETTINGS,
     TARGET,
 )
+from zstack_contract.pytest.writes import WORKER_RUN_ID, skip_unless_writes, worker_label, writes_line
 from zstack_contract.reporting.baseline import Baseline, BaselineError
 from zstack_contract.reporting.results import RunResults
 from zstack_contract.reporting.summary import NOT_RUN, Halt
@@ -74,6 +84,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             )
         else:
             group.addoption(spec.flag, default=None, dest=spec.name, metavar=spec.metavar, help=help_text)
+
+
+def writes_of(settings: Settings) -> Writes:
+    """What this run may change: --zstack-allow-writes, and whether the target is the embedded mock."""
+    return Writes(allowed=settings.allow_writes, embedded_mock=settings.uses_mock)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: each worker gets the run's id, so everything the run creates shares one prefix."""
+    node.workerinput[WORKER_RUN_ID] = node.config.stash[SETTINGS].run_id
 
 
 def _has_plugin(config: pytest.Config, *names: str) -> bool:
@@ -142,6 +163,10 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve(config.getoption, rootdir=config.rootpath)
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
+    controller_run_id = getattr(config, "workerinput", {}).get(WORKER_RUN_ID)
+    if controller_run_id:
+        # One run id for the whole run: every worker names what it creates with the controller's.
+        settings = dataclasses.replace(settings, run_id=controller_run_id)
     contract_run = _is_contract_run(config)
     config.stash[CONTRACT_RUN] = contract_run
     writes_reports = settings.report_dir is not None and contract_run and _is_controller(config)
@@ -180,10 +205,12 @@ def pytest_configure(config: pytest.Config) -> None:
             "examples": settings.examples,
             "schemas": {api.name: api.digest for api in catalog},
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "writes": settings.allow_writes,
+            "runId": settings.run_id,
         },
         # The page's own inconsistencies are facts of the catalogue, not outcomes of a test against the server.
         # So are the APIs a read-only run leaves alone: listed once each, with the reason, never a test outcome.
-        records=doc_records(catalog) + not_exercised_records(catalog),
+        records=doc_records(catalog) + not_exercised_records(catalog, writes_of(settings)),
     )
     if writes_reports:
         assert settings.report_dir is not None
@@ -256,6 +283,7 @@ def _set_metadata(config: pytest.Config, settings: Settings, catalog: list[ApiCo
     metadata["Examples per property test"] = str(settings.examples)
     metadata["Positive values"] = _positive_summary(settings)
     metadata["Auth"] = _auth_summary(settings)
+    metadata["Writes"] = writes_line(settings)
     metadata["Schema digests"] = ", ".join(f"{api.name}: {api.digest}" for api in catalog)
     metadata["Baseline"] = str(settings.baseline) if settings.baseline else "none"
     metadata["Date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -354,6 +382,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     seed = settings.seed if settings.seed is not None else "derandomized (fixed inputs every run)"
     return [
         f"zstack-contract {__version__}: target {target}",
+        writes_line(settings),
         f"contract level: {settings.level}; timeout {settings.timeout:g}s; "
         f"rate limit {settings.rate_limit:g}/s" + (" (none)" if not settings.rate_limit else ""),
         f"generation: seed {seed}; {settings.examples} examples per property test",
@@ -443,6 +472,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     elif "query_api" in metafunc.fixturenames:
         queries = [api for api in catalog if api.is_query]
         metafunc.parametrize("query_api", queries, ids=[api.name for api in queries])
+    elif "async_api" in metafunc.fixturenames:
+        # Every async API of the catalogue: judged on the job the write lifecycle made for it (or skipped, saying
+        # why: writes off, no lifecycle step, a live node for an API that restores the node's data).
+        jobs = [api for api in catalog if api.is_async]
+        metafunc.parametrize("async_api", jobs, ids=[api.name for api in jobs])
     elif "no_auth_api" in metafunc.fixturenames:
         free = no_auth_apis(catalog)
         metafunc.parametrize("no_auth_api", free, ids=[api.name for api in free])
@@ -461,6 +495,22 @@ def positive_or_skip(api: ApiContract, settings: Settings) -> PositiveValues:
         )
         pytest.skip(f"{api.name}: no value for required parameter(s) {', '.join(positive.missing)}; pass {flags}")
     return positive
+
+
+@pytest.fixture(scope="session")
+def zstack_write_context(request: pytest.FixtureRequest, zstack_settings: Settings) -> WriteContext:
+    """Where this run's writes go (writes mode only: a skip saying how to enable them otherwise)."""
+    skip_unless_writes(zstack_settings)
+    target: Target = request.getfixturevalue("zstack")
+    return discover(target, request.config.stash[CATALOG])
+
+
+@pytest.fixture(scope="session")
+def zstack_lifecycle(request: pytest.FixtureRequest, zstack_write_context: WriteContext) -> Lifecycle:
+    """The write lifecycle, run once per process, in order; the tests judge its stored steps."""
+    target: Target = request.getfixturevalue("zstack")
+    label = worker_label(request.config, "lifecycle")
+    return run_lifecycle(target, request.config.stash[CATALOG], zstack_write_context, label=label)
 
 
 @pytest.fixture

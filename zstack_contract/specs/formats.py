@@ -52,6 +52,14 @@ def is_gson_date(value: object) -> bool:
     return parse_gson_date(value) is not None
 
 
+def java_length(text: str) -> int:
+    """The length Java's String.length() gives: UTF-16 code units (a character beyond U+FFFF counts 2).
+
+    ZStack's maxLength checks (a name of at most 255 characters) count these, not code points.
+    """
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def format_checker() -> FormatChecker:
     """jsonschema's own format checks plus the ZStack ones."""
     checker = FormatChecker()

@@ -5,7 +5,9 @@ Safe means:
 - bounded: one total deadline per request (connect, headers and the whole body, not per read), a cap on the
   body size, depth-safe JSON, a request-rate cap, and a circuit breaker that gives up on a node that stopped
   answering instead of waiting out every later request;
-- read-only by default: every request is judged as it goes on the wire by :func:`safety.request_refusal`;
+- read-only by default: every request is judged as it goes on the wire by :func:`safety.request_refusal`
+  (lifted by ``allow_writes``), and by :func:`safety.never_live_refusal` whatever the flags, unless the node is
+  the embedded mock;
 - secret-free: the session uuid and the password's SHA-512 hex exist only inside :class:`Secret` objects and the
   wire request (whose repr is masked); every :class:`Exchange` holds masked data only, and transport failures
   are raised afresh, without the library frames (whose locals hold the headers) chained to them.
@@ -33,6 +35,7 @@ from zstack_contract.generation.safety import (
     SESSIONS_PATH,
     VERSION_PATH,
     is_session_uuid,
+    never_live_refusal,
     request_refusal,
 )
 from zstack_contract.transport import safejson
@@ -332,6 +335,7 @@ class ZStackClient:
         rate_limit: float = 0.0,
         session: Secret | None = None,
         allow_writes: bool = False,
+        embedded_mock: bool = False,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -342,6 +346,8 @@ class ZStackClient:
         self.timeout = timeout
         self.session = session
         self.allow_writes = allow_writes
+        # Only the suite's own in-process mock may get requests that restore a management node's data.
+        self.embedded_mock = embedded_mock
         self.max_response_bytes = max_response_bytes
         self.limiter = RateLimiter(rate_limit)
         self.requests_sent = 0
@@ -410,6 +416,11 @@ class ZStackClient:
         self._raise_if_down()
         body = raw_body if json_body is None else json.dumps(json_body)
         wire = self._wire(method, path, list(query), auth, headers, body, fill)
+        never = None if self.embedded_mock else never_live_refusal(wire.method, wire.target, _text(wire.body))
+        if never is not None:
+            raise UnsafeRequestError(
+                f"refusing {method} {self.mask(wire.target)}: never sent to a live management node ({never})"
+            )
         refusal = None if self.allow_writes else request_refusal(wire.method, wire.target, _text(wire.body))
         if refusal is not None:
             raise UnsafeRequestError(

@@ -15,6 +15,7 @@ from zstack_contract.transport.client import (
     UnsafeRequestError,
     ZStackClient,
 )
+from zstack_contract.transport.ledger import Ledger
 from zstack_contract.transport.secret import Secret
 
 
@@ -35,6 +36,13 @@ class Target:
     # APIs this process found not served (404 'no api mapping'), each with the test that found it: later tests
     # of the API are not sent, so the API is reported once, as not served.
     not_served: dict[str, str] = field(default_factory=dict)
+    # What this process created (writes mode), for the session-end cleanup and the report.
+    ledger: Ledger = field(default_factory=Ledger)
+
+    @property
+    def run_id(self) -> str:
+        """Names what this run creates: zstack-contract-<run id>-<label> (--zstack-run-id)."""
+        return self.settings.run_id
 
     @property
     def url(self) -> str:
@@ -164,6 +172,8 @@ def open_target(settings: Settings, *, workers: int = 1) -> Target:
         timeout=settings.timeout,
         rate_limit=settings.rate_limit / max(1, workers),
         session=settings.session,
+        allow_writes=settings.allow_writes,
+        embedded_mock=mock is not None,
         max_response_bytes=settings.max_response_bytes,
     )
     target = Target(settings, client, None, mock, account, password)
