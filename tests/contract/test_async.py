@@ -2,9 +2,9 @@
 an unknown job 404; X-Job-UUID chosen by the client, a duplicate or malformed one refused; an unknown session on
 an async API refused through the job.
 
-Every async API of the catalogue is judged on the job the write lifecycle made for it (writes mode). The refusal
-tests send DeleteDatabaseBackup's request for a uuid no backup has: if a server wrongly accepts it, the job
-deletes nothing. Only the unknown-job poll (a GET) runs in a read-only run.
+Every async API of the catalogue is judged on the job the write lifecycle made for it (writes mode). The job-uuid
+refusal tests send DeleteDatabaseBackup's request for a uuid no backup has: if a server wrongly accepts it, the
+job deletes nothing. Only the unknown-job poll (a GET) runs in a read-only run.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from zstack_contract.engine.findings import Family
 from zstack_contract.generation import expectations as table
 from zstack_contract.pytest.exercise import MOCK_ONLY_REASON, restores_node_data
 from zstack_contract.pytest.judge import Judge
-from zstack_contract.pytest.lifecycle import STEP_APIS, Lifecycle, build_call, fresh_uuid
+from zstack_contract.pytest.lifecycle import STEP_APIS, Lifecycle, WriteContext, build_call, created_uuid, fresh_uuid
 from zstack_contract.pytest.stash import CATALOG
-from zstack_contract.pytest.writes import skip_unless_writes
+from zstack_contract.pytest.writes import skip_unless_writes, worker_label
 from zstack_contract.settings import Settings
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.transport import jobs
 from zstack_contract.transport.client import Auth, Exchange
 from zstack_contract.transport.jobs import JOBS_PREFIX, JobRun
+from zstack_contract.transport.ledger import resource_name
 from zstack_contract.transport.target import Target
 
 pytestmark = pytest.mark.zstack_family(Family.ASYNC)
@@ -136,18 +137,38 @@ def test_malformed_job_uuid_refused(
 
 
 def test_async_unknown_session(
-    zstack: Target, zstack_settings: Settings, judge: Judge, pytestconfig: pytest.Config
+    zstack: Target,
+    zstack_settings: Settings,
+    zstack_write_context: WriteContext,
+    judge: Judge,
+    pytestconfig: pytest.Config,
 ) -> None:
-    """An unknown session on an async API: 202, then the job ends 503 ID.1001 (clients log in again on it)."""
-    skip_unless_writes(zstack_settings)
-    api, path, query = harmless_delete(zstack, pytestconfig)
+    """An unknown session on an async API: 202, then the job ends 503 ID.1001 (clients log in again on it).
+
+    A valid Create: ZStack validates the body before the session, so only a valid body reaches the session check
+    (a Delete of a missing backup succeeds before it). A server that ignores the session creates the backup, so
+    its name is in the ledger first, for the cleanup.
+    """
+    api = catalogue_api(pytestconfig, STEP_APIS["create"])
+    if zstack_write_context.storage is None:
+        pytest.skip(zstack_write_context.problem)
+    name = resource_name(zstack.run_id, worker_label(pytestconfig, "unknown-session"))
+    call = build_call(api, {"name": name, "backupStorageUuid": zstack_write_context.storage.uuid})
+    if isinstance(call, str):
+        pytest.skip(call)
+    entry = zstack.ledger.planned(api.name, name)
     run = jobs.submit(
         zstack.client,
-        api.spec.method,
-        path,
-        query=query,
+        call.method,
+        call.path,
+        json_body=call.body,
         auth=Auth.UNKNOWN_SESSION,
         job_timeout=zstack_settings.job_timeout,
     )
+    created = created_uuid(run)
+    if created is not None:
+        zstack.ledger.created(entry, created)
+    elif run.final is not None and run.final.status != 200:
+        zstack.ledger.mark(entry, True, "refused: nothing was created")
     findings = job_findings(api, "unknown-session", run, table.async_invalid_session())
     judge(api, FAMILY, "unknown-session", findings, evidence(run), rule="request.refusal-class")

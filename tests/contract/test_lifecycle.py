@@ -79,17 +79,21 @@ def test_created_backup_matches_query(lifecycle: Lifecycle, judge: Judge) -> Non
     uuid = backup(lifecycle)
     step, exchange, findings = queried(lifecycle, "query-after-create")
     inventory = result_inventory(create) or {}
-    assert create.api is not None and step.api is not None
+    assert create.api is not None
+    assert step.api is not None
     if not findings:
         findings = query_agrees_findings(step.api.name, "query-agrees", inventory, exchange, uuid)
-    judge(step.api, FAMILY, "query-agrees", findings, [create.final or exchange, exchange], rule="lifecycle.query-agrees")
+    shown = [create.final or exchange, exchange]
+    judge(step.api, FAMILY, "query-agrees", findings, shown, rule="lifecycle.query-agrees")
 
 
 def test_export_url_appears_then_disappears(lifecycle: Lifecycle, judge: Judge) -> None:
     export = succeeded(lifecycle, "export")
     uuid = backup(lifecycle)
     storage = lifecycle.context.storage
-    assert storage is not None and export.api is not None and export.final is not None
+    assert storage is not None
+    assert export.api is not None
+    assert export.final is not None
     _, after_export, findings = queried(lifecycle, "query-after-export")
     delete_exported = lifecycle.step("delete-exported")
     after_delete: Exchange | None = None
@@ -114,7 +118,9 @@ def test_sync_adds_copy(lifecycle: Lifecycle, judge: Judge) -> None:
     sync = succeeded(lifecycle, "sync")
     uuid = backup(lifecycle)
     second = lifecycle.context.second
-    assert second is not None and sync.api is not None and sync.final is not None
+    assert second is not None
+    assert sync.api is not None
+    assert sync.final is not None
     _, exchange, findings = queried(lifecycle, "query-after-sync")
     if not findings:
         findings = sync_findings(sync.api.name, "sync-copy", exchange, uuid, second.uuid)
@@ -124,7 +130,8 @@ def test_sync_adds_copy(lifecycle: Lifecycle, judge: Judge) -> None:
 def test_deleted_backup_not_queryable(lifecycle: Lifecycle, judge: Judge) -> None:
     delete = succeeded(lifecycle, "delete")
     uuid = backup(lifecycle)
-    assert delete.api is not None and delete.final is not None
+    assert delete.api is not None
+    assert delete.final is not None
     _, exchange, findings = queried(lifecycle, "query-after-delete")
     if not findings:
         findings = deleted_findings(delete.api.name, "deleted", exchange, uuid)

@@ -9,8 +9,6 @@ refused (503 SYS.1007; the code is should for the unknown storage).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
@@ -20,7 +18,7 @@ from zstack_contract.engine.async_checks import job_findings
 from zstack_contract.engine.findings import Family
 from zstack_contract.generation import expectations as table
 from zstack_contract.pytest.judge import Judge
-from zstack_contract.pytest.lifecycle import STEP_APIS, WriteContext, build_call
+from zstack_contract.pytest.lifecycle import STEP_APIS, WriteContext, build_call, created_uuid
 from zstack_contract.pytest.stash import CATALOG
 from zstack_contract.pytest.write_bodies import (
     FILL_TO_LIMIT,
@@ -37,7 +35,6 @@ from zstack_contract.pytest.writes import worker_label
 from zstack_contract.settings import Settings
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.transport import jobs
-from zstack_contract.transport.jobs import JobRun
 from zstack_contract.transport.ledger import resource_name
 from zstack_contract.transport.target import Target
 
@@ -68,16 +65,6 @@ def storage_uuid(context: WriteContext) -> str:
     if context.storage is None:
         pytest.skip(context.problem)
     return context.storage.uuid
-
-
-def created_uuid(run: JobRun) -> str | None:
-    final = run.final
-    if final is None or final.status != 200:
-        return None
-    is_json, body = final.parsed
-    inventory: Any = body.get("inventory") if is_json and isinstance(body, dict) else None
-    value = inventory.get("uuid") if isinstance(inventory, dict) else None
-    return value if isinstance(value, str) and value else None
 
 
 def delete_created(zstack: Target, config: pytest.Config, uuid: str, timeout: float) -> tuple[bool, str]:
@@ -144,6 +131,5 @@ def test_invalid_create_body_refused(
         zstack.ledger.created(entry, uuid)
     elif run.final is not None and run.final.status != 200:
         zstack.ledger.mark(entry, True, f"refused ({case.why}): nothing was created")
-    expectation = table.async_invalid_argument(code_is_must=case.code_is_must)
-    findings = job_findings(api, case.id, run, expectation)
+    findings = job_findings(api, case.id, run, case.expectation())
     judge(api, FAMILY, case.id, findings, [run.first, *run.polls[-2:]], rule="request.refusal-class")

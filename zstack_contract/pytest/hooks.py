@@ -44,6 +44,7 @@ from zstack_contract.reporting.summary import (
     one_line,
     summarize,
 )
+from zstack_contract.specs.contract import ApiContract
 from zstack_contract.transport import jobs
 from zstack_contract.transport.target import Target
 
@@ -80,7 +81,8 @@ def writes_state(config: pytest.Config) -> dict[str, Any]:
     """What the run created (ledger entries after cleanup), its polling totals and cleanup problems, kept on the
     config: this process's plus, on the xdist controller, every worker's."""
     if WRITES not in config.stash:
-        config.stash[WRITES] = {"created": [], "polling": {"jobs": 0, "polls": 0, "pollingSeconds": 0.0}, "problems": []}
+        polling = {"jobs": 0, "polls": 0, "pollingSeconds": 0.0}
+        config.stash[WRITES] = {"created": [], "polling": polling, "problems": []}
     return config.stash[WRITES]
 
 
@@ -101,7 +103,8 @@ def clean_up_writes(config: pytest.Config) -> None:
         return
     config.stash[WRITES_DONE] = True
     settings = config.stash[SETTINGS]
-    outcome = clean_up_target(config.stash.get(TARGET, None), config.stash[CATALOG], settings)
+    catalog: list[ApiContract] = config.stash[CATALOG]
+    outcome = clean_up_target(config.stash.get(TARGET, None), catalog, settings)
     _add_writes(writes_state(config), outcome.created, jobs.POLL_STATS.to_json(), outcome.problem)
 
 
@@ -173,7 +176,9 @@ class ReportingPlugin:
         _add_traffic(counters, data["requestsSent"], data["authenticatedSuccesses"])
         counters["version"] = counters["version"] or data["version"]
         counters["used"] = counters["used"] or data["used"]
-        _add_writes(writes_state(self.config), data.get("created", []), data.get("polling", {}), data.get("cleanup", ""))
+        _add_writes(
+            writes_state(self.config), data.get("created", []), data.get("polling", {}), data.get("cleanup", "")
+        )
         if data.get("halt") and HALT not in self.config.stash:
             self.config.stash[HALT] = Halt.from_json(data["halt"])
 

@@ -274,6 +274,17 @@ def result_inventory(step: Step) -> dict[str, Any] | None:
     return inventory if isinstance(inventory, dict) else None
 
 
+def created_uuid(run: JobRun) -> str | None:
+    """The uuid of what a Create job made: its 200's ``inventory.uuid`` (None: nothing known to be created)."""
+    final = run.final
+    if final is None or final.status != 200:
+        return None
+    is_json, body = final.parsed
+    inventory = body.get("inventory") if is_json and isinstance(body, dict) else None
+    value = inventory.get("uuid") if isinstance(inventory, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
 def storage_ref(item: Mapping[str, Any] | None, storage_uuid: str) -> dict[str, Any] | None:
     """The backup's ref on one backup storage (``backupStorageRefs[]``), or None."""
     refs = item.get("backupStorageRefs") if item is not None else None
@@ -346,9 +357,8 @@ class Runner:
         self.life.entry = self.target.ledger.planned(api.name, self.life.name)
         run = self._submit(call)
         self.life.steps["create"] = Step("create", api, run=run)
-        inventory = result_inventory(self.life.steps["create"])
-        backup = inventory.get("uuid") if inventory is not None else None
-        if isinstance(backup, str) and backup:
+        backup = created_uuid(run)
+        if backup is not None:
             self.life.backup_uuid = backup
             self.target.ledger.created(self.life.entry, backup)
             self.values["uuid"] = self.values["databaseBackupUuid"] = backup

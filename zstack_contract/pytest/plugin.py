@@ -502,7 +502,8 @@ def zstack_write_context(request: pytest.FixtureRequest, zstack_settings: Settin
     """Where this run's writes go (writes mode only: a skip saying how to enable them otherwise)."""
     skip_unless_writes(zstack_settings)
     target: Target = request.getfixturevalue("zstack")
-    return discover(target, request.config.stash[CATALOG])
+    catalog: list[ApiContract] = request.config.stash[CATALOG]
+    return discover(target, catalog)
 
 
 @pytest.fixture(scope="session")
@@ -510,7 +511,8 @@ def zstack_lifecycle(request: pytest.FixtureRequest, zstack_write_context: Write
     """The write lifecycle, run once per process, in order; the tests judge its stored steps."""
     target: Target = request.getfixturevalue("zstack")
     label = worker_label(request.config, "lifecycle")
-    return run_lifecycle(target, request.config.stash[CATALOG], zstack_write_context, label=label)
+    catalog: list[ApiContract] = request.config.stash[CATALOG]
+    return run_lifecycle(target, catalog, zstack_write_context, label=label)
 
 
 @pytest.fixture

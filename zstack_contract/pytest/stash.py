@@ -25,10 +25,10 @@ TARGET = pytest.StashKey[Target]()  # the node opened in this process (closed at
 HALT = pytest.StashKey[Halt]()  # set when the run ends without a verdict (NOT RUN / INTERRUPTED)
 # Counters of the node's traffic: this process's own plus, on the xdist controller, every worker's.
 TRAFFIC = pytest.StashKey[dict[str, Any]]()
-OPENAPI = pytest.StashKey[Any]()
+OPENAPI = pytest.StashKey[Any]()  # the schemathesis schema the generated tests are built from
 # Writes mode: the ledger entries after cleanup, polling totals and cleanup problems (summed over xdist workers).
 WRITES = pytest.StashKey[dict[str, Any]]()
-WRITES_DONE = pytest.StashKey[bool]()  # this process's session-end cleanup ran  # the schemathesis schema the generated tests are built from
+WRITES_DONE = pytest.StashKey[bool]()  # this process's session-end cleanup ran
 # Per item:
 RECORD = pytest.StashKey[CheckRecord]()
 STOPPED = pytest.StashKey[bool]()  # generation stopped at an input-independent failure (judge.StopGenerating)

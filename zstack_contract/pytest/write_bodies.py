@@ -8,9 +8,12 @@ Lengths are Java's (UTF-16 code units, :func:`zstack_contract.specs.formats.java
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from zstack_contract.generation import expectations as table
+from zstack_contract.generation.expectations import Expectation
 from zstack_contract.pytest.lifecycle import Call, build_call, fresh_uuid
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.specs.formats import java_length
@@ -52,6 +55,15 @@ class InvalidBody:
     id: str
     why: str
     code_is_must: bool
+    should_code: str | None = None  # another code than SYS.1007 (should), where ZStack answers one
+    basis: str = ""
+
+    def expectation(self) -> Expectation:
+        """Refused through the job (202, then 503) or at once; the error code must or should be as said."""
+        expected = table.async_invalid_argument(code_is_must=self.code_is_must)
+        if self.should_code is None:
+            return expected
+        return dataclasses.replace(expected, should_code=self.should_code, basis=f"{self.basis}; {expected.basis}")
 
 
 INVALID_BODIES = (
@@ -59,7 +71,14 @@ INVALID_BODIES = (
     InvalidBody("empty-name", 'the name is ""', code_is_must=True),
     InvalidBody("256-name", f"the name is {NAME_LIMIT + 1} Java characters long (limit {NAME_LIMIT})", True),
     InvalidBody(
-        "unknown-backup-storage", "backupStorageUuid names no backup storage (a fresh uuid)", code_is_must=False
+        "unknown-backup-storage",
+        "backupStorageUuid names no backup storage (a fresh uuid)",
+        code_is_must=False,
+        should_code="SYS.1003",
+        basis="a uuid field naming no resource: PortApiValidator's resource check (@APIParam(resourceType=...)) "
+        "answers SYS.1003 RESOURCE_NOT_FOUND 'invalid field[backupStorageUuid], resource[uuid:..., "
+        "type:BackupStorageVO] not found' (zstackio/zstack portal/.../apimediator/PortApiValidator.java; protocol "
+        "notes §2 system error codes)",
     ),
 )
 

@@ -26,7 +26,8 @@ def created_lines(
     """
     entries = list(created)
     remaining = left_behind(entries)
-    lines = [f"writes: created {len(entries)} resource(s), cleaned up {len(entries) - len(remaining)} (run id {run_id})"]
+    cleaned = len(entries) - len(remaining)
+    lines = [f"writes: created {len(entries)} resource(s), cleaned up {cleaned} (run id {run_id})"]
     lines += [f"CLEANUP PROBLEM: {problem}" for problem in problems if problem]
     for entry in remaining:
         uuid = entry.get("uuid") or "uuid unknown"
