@@ -152,7 +152,12 @@ def _add_cleanup(sub: Any) -> None:
     spec = {s.name: s for s in OPTIONS}
     for name in CLEANUP_OPTIONS:
         option = spec[name]
-        help_text = f"{option.help} [env {option.env}]"
+        # The suite's help, except where cleanup differs: it needs a URL (there is no mock to clean up).
+        text = {
+            "zstack_url": "management node base URL, e.g. http://mn:8080 (required)",
+            "zstack_schemas": "schema folder naming the Create/Query/Delete APIs (default: ./schemas)",
+        }.get(name, option.help)
+        help_text = f"{text} [env {option.env}]"
         p.add_argument(option.flag, dest=name, default=None, metavar=option.metavar, help=help_text)
     p.add_argument(
         "--run-id", dest="run_id", default=None, metavar="ID", help="only this run's resources [env ZSTACK_RUN_ID]"

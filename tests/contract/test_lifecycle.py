@@ -17,9 +17,8 @@ from zstack_contract.engine.checks import check_exchange
 from zstack_contract.engine.findings import Family, Finding
 from zstack_contract.generation import expectations as table
 from zstack_contract.generation.safety import never_live_refusal
-from zstack_contract.pytest.exercise import MOCK_ONLY_REASON
 from zstack_contract.pytest.judge import Judge
-from zstack_contract.pytest.lifecycle import STEP_APIS, Lifecycle, Step, build_call, result_inventory
+from zstack_contract.pytest.lifecycle import MOCK_ONLY_REASON, STEP_APIS, Lifecycle, Step, build_call, result_inventory
 from zstack_contract.pytest.lifecycle_checks import (
     deleted_findings,
     export_url_findings,

@@ -9,13 +9,18 @@ from typing import Any
 
 import pytest
 
+from tests.selftest.test_transport import settings_for
 from zstack_contract.engine.async_checks import job_findings
 from zstack_contract.engine.findings import Finding, Level
 from zstack_contract.engine.rules import RULES, Rule
 from zstack_contract.generation import expectations as ex
-from zstack_contract.specs.contract import ApiContract, load_contract
-from zstack_contract.transport.client import Exchange
-from zstack_contract.transport.jobs import JOBS_PREFIX, JobRun
+from zstack_contract.mock.family import BS_IMAGE_STORE
+from zstack_contract.specs.contract import ApiContract, load_catalog, load_contract
+from zstack_contract.transport.cleanup import clean_up
+from zstack_contract.transport.client import Auth, Exchange
+from zstack_contract.transport.jobs import JOBS_PREFIX, JobRun, submit
+from zstack_contract.transport.ledger import RESOURCE_PREFIX, resource_name
+from zstack_contract.transport.target import Target, open_target
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 JOB = "0f" * 16
@@ -176,12 +181,18 @@ def test_the_other_host_is_named_in_the_findings(create: ApiContract) -> None:
 
 
 def test_a_running_body_other_than_empty_is_a_should(create: ApiContract, inventory: str) -> None:
-    polls = [exchange(202, {"state": "running"}), exchange(202, ""), exchange(200, inventory)]
+    polls = [exchange(202, {"state": "running"}), exchange(202, "running"), exchange(200, inventory)]
     findings = job_findings(create, "c", run_of(accepted(), polls), ex.async_success())
     assert rules(findings) == ["async.running-body"]
     assert findings[0].level is Level.SHOULD
     assert "poll 1 of 3" in findings[0].actual
     assert "(2 polls like it)" in findings[0].actual
+
+
+def test_a_running_poll_with_no_body_is_the_real_servers_empty_answer(create: ApiContract, inventory: str) -> None:
+    # RestServer.sendResponse writes an empty ApiResponse as "": the real server's running poll has no body.
+    polls = [exchange(202, ""), exchange(202, {}), exchange(200, inventory)]
+    assert job_findings(create, "c", run_of(accepted(), polls), ex.async_success()) == []
 
 
 def test_an_unwrapped_job_failure_breaks_the_envelope(create: ApiContract) -> None:
@@ -269,3 +280,135 @@ def test_every_rule_has_one_level_and_description() -> None:
         "lifecycle.sync": Level.MUST,
         "lifecycle.deleted": Level.MUST,
     }
+
+
+# --- end to end against the embedded mock (its async APIs: helper A's mockw branch) ---------------------------------
+
+
+def _create_run(target: Target, label: str, **submit_args: Any) -> JobRun:
+    name = resource_name(target.run_id, label)
+    entry = target.ledger.planned("CreateDatabaseBackup", name)
+    run = submit(
+        target.client,
+        "POST",
+        "/zstack/v1/database-backups",
+        json_body={"params": {"name": name, "backupStorageUuid": BS_IMAGE_STORE}},
+        job_timeout=target.settings.job_timeout,
+        **submit_args,
+    )
+    body = run.final.parsed[1] if run.final is not None and run.final.parsed[0] else None
+    if isinstance(body, dict) and isinstance(body.get("inventory"), dict):
+        target.ledger.created(entry, body["inventory"]["uuid"])
+    return run
+
+
+def _listed(target: Target) -> list[str]:
+    answer = target.client.send("GET", "/zstack/v1/database-backups", query=[("q", f"name~={RESOURCE_PREFIX}%")])
+    return [item["name"] for item in answer.parsed[1]["inventories"]]
+
+
+def test_a_create_on_the_mock_conforms_and_is_cleaned_up(create: ApiContract) -> None:
+    target = open_target(settings_for(None, allow_writes=True, run_id="e2e"))
+    try:
+        run = _create_run(target, "create")
+        assert job_findings(create, "e2e", run, ex.async_success()) == []
+        assert run.first.status == 202
+        assert [p.status for p in run.polls][-1] == 200
+        assert len(run.polls) >= 2  # the mock answers one 202 poll at least
+        assert _listed(target) == [resource_name("e2e", "create")]
+        clean_up(target.client, load_catalog(SCHEMAS), target.ledger, target.run_id, job_timeout=5)
+        assert [e["cleanedUp"] for e in target.ledger.to_json()] == [True]
+        assert _listed(target) == []
+    finally:
+        target.close()
+
+
+@pytest.mark.parametrize(
+    ("deviation", "rule"),
+    [
+        ("async-answered-200", "async.accepted"),
+        ("job-location-missing", "async.location"),
+        ("job-404-before-end", "async.poll"),
+    ],
+)
+def test_the_mocks_async_deviations_are_caught(create: ApiContract, deviation: str, rule: str) -> None:
+    target = open_target(settings_for(None, allow_writes=True, deviations=(deviation,)))
+    try:
+        run = _create_run(target, "deviant")
+        assert rule in rules(job_findings(create, "e2e", run, ex.async_success()))
+    finally:
+        target.close()
+
+
+def test_a_location_on_another_host_passes_on_the_mock(create: ApiContract) -> None:
+    target = open_target(settings_for(None, allow_writes=True, deviations=("job-location-other-host",)))
+    try:
+        run = _create_run(target, "nat")
+        assert job_findings(create, "e2e", run, ex.async_success()) == []
+        assert run.host_note.startswith("location names http://10.255.0.1:8080, polled http://127.0.0.1:")
+    finally:
+        target.close()
+
+
+def test_a_duplicate_job_uuid_is_refused_by_the_mock(create: ApiContract) -> None:
+    target = open_target(settings_for(None, allow_writes=True))
+    try:
+        first = _create_run(target, "one", job_uuid=JOB)
+        assert first.final is not None
+        assert first.final.status == 200
+        again = _create_run(target, "two", job_uuid=JOB)
+        assert job_findings(create, "dup", again, ex.duplicate_job_uuid(JOB)) == []
+        assert again.first.status == 400
+    finally:
+        target.close()
+
+
+def test_a_job_that_never_ends_on_the_mock_is_a_finding_not_a_hang(create: ApiContract) -> None:
+    target = open_target(settings_for(None, allow_writes=True, deviations=("job-never-ends",), job_timeout=0.3))
+    try:
+        run = _create_run(target, "forever")
+        findings = job_findings(create, "e2e", run, ex.async_success())
+        assert rules(findings) == ["async.completes"]
+        assert run.bound == pytest.approx(0.3)
+        assert 0.3 <= run.elapsed < 5
+    finally:
+        target.close()
+
+
+def test_unknown_session_on_the_mock(create: ApiContract) -> None:
+    conforming = open_target(settings_for(None, allow_writes=True))
+    unwrapped = open_target(settings_for(None, allow_writes=True, deviations=("job-failure-unwrapped",)))
+    try:
+        run = _create_run(conforming, "session", auth=Auth.UNKNOWN_SESSION)
+        assert run.first.status == 202
+        assert job_findings(create, "e2e", run, ex.async_invalid_session()) == []
+        run = _create_run(unwrapped, "session", auth=Auth.UNKNOWN_SESSION)
+        assert "error.envelope" in rules(job_findings(create, "e2e", run, ex.async_invalid_session()))
+    finally:
+        conforming.close()
+        unwrapped.close()
+
+
+def test_an_invalid_body_on_the_mock_ends_503_sys_1007(create: ApiContract) -> None:
+    target = open_target(settings_for(None, allow_writes=True))
+    try:
+        run = submit(
+            target.client,
+            "POST",
+            "/zstack/v1/database-backups",
+            json_body={"params": {"backupStorageUuid": BS_IMAGE_STORE}},
+            job_timeout=5,
+        )
+        assert job_findings(create, "e2e", run, ex.async_invalid_argument(code_is_must=True)) == []
+    finally:
+        target.close()
+
+
+def test_a_duplicate_job_uuid_accepted_by_the_mock_is_caught(create: ApiContract) -> None:
+    target = open_target(settings_for(None, allow_writes=True, deviations=("duplicate-job-uuid-accepted",)))
+    try:
+        _create_run(target, "one", job_uuid=JOB)
+        again = _create_run(target, "two", job_uuid=JOB)
+        assert rules(job_findings(create, "dup", again, ex.duplicate_job_uuid(JOB))) == ["request.refused"]
+    finally:
+        target.close()

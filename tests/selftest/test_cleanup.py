@@ -15,10 +15,12 @@ import pytest
 
 from tests.selftest.test_transport import Respond, Seen, TinyServer, reply, serve
 from zstack_contract import cli
+from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, MockZStack
+from zstack_contract.mock.family import BS_IMAGE_STORE
 from zstack_contract.specs.contract import ApiContract, load_catalog
 from zstack_contract.transport.cleanup import Creatable, Leftover, clean_up, creatables, find_leftovers, remove
 from zstack_contract.transport.client import ZStackClient
-from zstack_contract.transport.jobs import JOBS_PREFIX
+from zstack_contract.transport.jobs import JOBS_PREFIX, submit
 from zstack_contract.transport.ledger import Ledger, resource_name
 from zstack_contract.transport.secret import Secret
 
@@ -380,3 +382,26 @@ def test_cli_main_dispatches_cleanup(node: tuple[FakeNode, TinyServer], capsys: 
     assert cli.main(["cleanup", *live(server), "--dry-run"]) == 0
     assert "0 found, 0 removed, 0 failed (dry run)" in capsys.readouterr().out
 
+
+
+def test_cli_removes_what_a_crashed_run_left_on_the_mock(capsys: pytest.CaptureFixture[str]) -> None:
+    mock = MockZStack()
+    mock.start()
+    try:
+        client = ZStackClient(mock.url, timeout=5.0, allow_writes=True)
+        client.session = client.login(ADMIN_ACCOUNT, Secret(ADMIN_PASSWORD))
+        for label in ("a", "b"):
+            body = {"params": {"name": resource_name("crash1", label), "backupStorageUuid": BS_IMAGE_STORE}}
+            run = submit(client, "POST", BACKUPS, json_body=body, job_timeout=5)
+            assert run.final is not None
+            assert run.final.status == 200
+        credentials = ["--zstack-url", mock.url, "--zstack-account", ADMIN_ACCOUNT, "--zstack-password", ADMIN_PASSWORD]
+        code, out = run_cli([*credentials, "--dry-run"], capsys)
+        assert (code, out.count("found (dry run: not removed)")) == (0, 2)
+        code, out = run_cli([*credentials, "--run-id", "crash1"], capsys)
+        assert code == 0, out
+        assert "2 found, 2 removed, 0 failed" in out
+        listed = client.send("GET", BACKUPS, query=[("q", "name~=zstack-contract-%")]).parsed[1]["inventories"]
+        assert listed == []
+    finally:
+        mock.stop()

@@ -12,7 +12,16 @@ from tests.selftest.conftest import SCHEMAS
 from tests.selftest.suite_runner import run_suite
 from zstack_contract.engine.checks import finding
 from zstack_contract.engine.findings import CheckRecord
-from zstack_contract.pytest.exercise import Mode, mode, no_auth_apis, not_exercised_records, read_apis
+from zstack_contract.pytest.exercise import (
+    Mode,
+    Writes,
+    mode,
+    no_auth_apis,
+    not_exercised_reason,
+    not_exercised_records,
+    read_apis,
+)
+from zstack_contract.pytest.lifecycle import MOCK_ONLY_REASON
 from zstack_contract.reporting.summary import NOT_RUN, one_line, summarize
 from zstack_contract.specs.contract import ApiContract, load_catalog
 
@@ -72,9 +81,11 @@ def test_no_auth_apis_are_the_session_calls_and_validate_session() -> None:
 
 
 def test_not_exercised_is_one_record_per_api_neither_pass_nor_failure() -> None:
-    records = not_exercised_records(CATALOG.values())
+    # A read-only run against the embedded mock: writes would exercise every one of them.
+    records = not_exercised_records(CATALOG.values(), Writes(allowed=False, embedded_mock=True))
     assert {r.api: r.message for r in records} == {
-        name: f"not exercised: read-only ({method} may change state)" for name, method in STATE_CHANGING.items()
+        name: f"not exercised: read-only ({method} may change state): pass --zstack-allow-writes"
+        for name, method in STATE_CHANGING.items()
     }
     passing = CheckRecord("t::x", "QueryZone", "shape", "positive-call", "response.shape", "must", "passed")
     summary = summarize([*records, passing])
@@ -101,7 +112,12 @@ def test_collect_only_reports_no_verdict(tmp_path: Path) -> None:
     assert generated
     assert all("[GET " in line for line in generated), generated
     # The page's own example is a static check (no request) and runs for every API; nothing else touches them.
-    wire_tests = [line for line in run.output.splitlines() if "Function test_" in line and "meets_must[" not in line]
+    # The async tests are collected for every async API (a read-only run skips them before sending anything).
+    wire_tests = [
+        line
+        for line in run.output.splitlines()
+        if "Function test_" in line and "meets_must[" not in line and "test_async_contract[" not in line
+    ]
     assert len(wire_tests) > 20
     assert not [line for line in wire_tests if any(f"[{name}" in line for name in STATE_CHANGING)]
 
@@ -114,7 +130,7 @@ def test_state_changing_apis_are_listed_not_sent(tmp_path: Path) -> None:
     assert set(listed) == set(STATE_CHANGING)
     assert run.results["meta"]["notExercised"] == {name: listed[name]["message"] for name in sorted(listed)}
     for name, method in STATE_CHANGING.items():
-        assert f"{name}: not exercised: read-only ({method} may change state)" in run.output
+        assert f"{name}: not exercised: read-only ({method} may change state): pass --zstack-allow-writes" in run.output
     sent = [r for r in run.records if r["api"] in STATE_CHANGING and r["outcome"] != "not-exercised"]
     assert all(r["family"] in ("examples", "docs") and r.get("evidence") is None for r in sent), sent
 
@@ -131,3 +147,47 @@ def test_an_api_not_served_counts_once_whatever_found_it() -> None:
     assert summary.verdict == "NOT CONFORMING"
     assert summary.not_served == {"QueryZone": "HTTP 404: no api"}
     assert list(summary.by_api_family) == [("QueryZone", "not-served")]
+
+
+WRITES_ON_MOCK = Writes(allowed=True, embedded_mock=True)
+WRITES_ON_LIVE = Writes(allowed=True, embedded_mock=False)
+RESTORES_NODE_DATA = "RecoverDatabaseFromBackup"
+
+
+@pytest.mark.parametrize("name", sorted(STATE_CHANGING))
+def test_with_writes_each_state_changing_api_is_exercised_by_the_lifecycle(name: str) -> None:
+    api = CATALOG[name]
+    expected = Mode.MOCK_ONLY if name == RESTORES_NODE_DATA else Mode.WRITE
+    assert mode(api, WRITES_ON_MOCK) is expected
+    assert mode(api, WRITES_ON_LIVE) is expected
+    assert not_exercised_reason(api, WRITES_ON_MOCK) is None
+    # Reads and session calls do not change with the flag.
+    assert mode(CATALOG["QueryZone"], WRITES_ON_LIVE) is Mode.READ
+    assert mode(CATALOG["GetVersion"], WRITES_ON_LIVE) is Mode.SESSION
+
+
+def test_restoring_the_node_is_never_exercised_on_a_live_url() -> None:
+    api = CATALOG[RESTORES_NODE_DATA]
+    reason = f"not exercised: {MOCK_ONLY_REASON}"
+    assert not_exercised_reason(api, WRITES_ON_LIVE) == reason
+    # Read-only against a live URL: the flag would not help, so the reason does not suggest it.
+    assert not_exercised_reason(api, Writes(allowed=False, embedded_mock=False)) == reason
+    assert [r.message for r in not_exercised_records([api], WRITES_ON_LIVE)] == [reason]
+
+
+def test_mock_only_is_decided_by_the_guard_not_the_name() -> None:
+    # The same page renamed is still refused for a live node (its own call restores the node's data) ...
+    renamed = _variant(CATALOG[RESTORES_NODE_DATA], operation_id="RestoreEverything")
+    assert mode(renamed, WRITES_ON_LIVE) is Mode.MOCK_ONLY
+    # ... and any page whose call lands on the restore path is too, whatever its name or body key.
+    moved = _variant(CATALOG["ExportDatabaseBackupFromBackupStorage"], path="/zstack/v1/database-backups/actions")
+    assert mode(moved, WRITES_ON_LIVE) is Mode.MOCK_ONLY
+    assert mode(CATALOG["ExportDatabaseBackupFromBackupStorage"], WRITES_ON_LIVE) is Mode.WRITE
+
+
+def test_a_write_api_without_a_lifecycle_step_is_listed_not_passed() -> None:
+    api = _variant(CATALOG["ExportDatabaseBackupFromBackupStorage"], operation_id="ExportSomethingNew")
+    reason = not_exercised_reason(api, WRITES_ON_MOCK)
+    assert reason == "not exercised: no lifecycle step (the write lifecycle does not send ExportSomethingNew)"
+    records = not_exercised_records([api], WRITES_ON_MOCK)
+    assert [(r.outcome, r.message) for r in records] == [("not-exercised", reason)]

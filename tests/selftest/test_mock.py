@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -136,6 +137,8 @@ class Client:
 
     def __init__(self, mock: MockZStack) -> None:
         self.base = mock.url
+        # The async probes read the mock's store directly, so no query deviation can blur what they observe.
+        self.store = mock.app.store
         self.http = requests.Session()
         self._kept: str | None = None
 
@@ -227,9 +230,11 @@ def items_of(response: requests.Response) -> list[dict[str, Any]]:
     return found
 
 
+# Jobs end at the second poll (job_delay=0), so the async probes below need no waiting; test_mock_writes.py pins
+# the delay itself with a fake clock.
 @pytest.fixture(scope="module")
 def mock() -> Iterator[MockZStack]:
-    with MockZStack() as server:
+    with MockZStack(job_delay=0.0) as server:
         yield server
         server.check()
 
@@ -248,7 +253,7 @@ def deviant() -> Iterator[Callable[[str], Client]]:
 
     def get(name: str) -> Client:
         if name not in started:
-            server = MockZStack([name])
+            server = MockZStack([name], job_delay=0.0)
             server.start()
             c = Client(server)
             # A live session from the start, so login-inventory-without-uuid behaves the same whatever runs first.
@@ -1175,6 +1180,122 @@ def _types(response: requests.Response, field: str = "size") -> list[str]:
     return [type(item[field]).__name__ for item in items_of(response)]
 
 
+# The async APIs (issue 9). Every submit names its job with X-Job-UUID, so polls need no location.
+BACKUPS = "/zstack/v1/database-backups"
+JOBS = "/zstack/v1/api-jobs/"
+
+
+def _tidy(probe: Callable[[Client], object]) -> Callable[[Client], object]:
+    """The probe, then the backups it created removed: the module's mocks are shared with tests that count them."""
+
+    def run(c: Client) -> object:
+        before = {record["uuid"] for record in c.store.list(family.DATABASE_BACKUP)}
+        try:
+            return probe(c)
+        finally:
+            for record in c.store.list(family.DATABASE_BACKUP):
+                if record["uuid"] not in before:
+                    c.store.remove(family.DATABASE_BACKUP, str(record["uuid"]))
+
+    return run
+
+
+def _submit(c: Client, method: str, path: str, body: Any, job: str | None = None) -> tuple[requests.Response, str]:
+    job = job or uuid.uuid4().hex
+    headers = {"Authorization": f"OAuth {c.kept_session()}", "X-Job-UUID": job}
+    return c.request(method, path, json=body, headers=headers), job
+
+
+def _create(c: Client, name: str, job: str | None = None) -> tuple[requests.Response, str]:
+    body = {"params": {"name": name, "backupStorageUuid": family.BS_IMAGE_STORE}}
+    return _submit(c, "POST", BACKUPS, body, job)
+
+
+def _polls(c: Client, first: requests.Response, job: str) -> list[requests.Response]:
+    """Up to three polls, stopping at the job's end; none when the API answered without a job."""
+    polls: list[requests.Response] = []
+    while first.status_code == 202 and len(polls) < 3 and (not polls or polls[-1].status_code not in (200, 503)):
+        polls.append(c.request("GET", JOBS + job))
+    return polls
+
+
+def _final(c: Client, first: requests.Response, job: str) -> requests.Response | None:
+    polls = _polls(c, first, job)
+    if not polls:
+        return first
+    return polls[-1] if polls[-1].status_code in (200, 503) else None
+
+
+def _backup_named(c: Client, name: str) -> dict[str, Any] | None:
+    return next((r for r in c.store.list(family.DATABASE_BACKUP) if r["name"] == name), None)
+
+
+def _fresh_backup(c: Client) -> str:
+    name = f"zstack-contract-probe-{uuid.uuid4().hex[:8]}"
+    first, job = _create(c, name)
+    _final(c, first, job)
+    backup = _backup_named(c, name)
+    assert backup is not None, name
+    return str(backup["uuid"])
+
+
+def _created_but_listed_differently(c: Client) -> object:
+    name = f"zstack-contract-probe-{uuid.uuid4().hex[:8]}"
+    final = _final(c, *_create(c, name))
+    listed = _backup_named(c, name)
+    if final is None or listed is None:
+        return "no result"
+    result = final.json()["inventory"]
+    return sorted(key for key in ("size", "status", "state", "name") if result[key] != listed[key])
+
+
+def _listed_after_delete(c: Client) -> object:
+    backup = _fresh_backup(c)
+    _final(c, *_submit(c, "DELETE", f"{BACKUPS}/{backup}", None))
+    return c.store.get(family.DATABASE_BACKUP, backup) is not None
+
+
+def _export_url_stored(c: Client) -> object:
+    backup = _fresh_backup(c)
+    path = f"{BACKUPS}/{backup}/backup-storage/{family.BS_IMAGE_STORE}/actions"
+    _final(c, *_submit(c, "PUT", path, {"exportDatabaseBackupFromBackupStorage": {}}))
+    record = c.store.get(family.DATABASE_BACKUP, backup) or {}
+    refs = record.get("backupStorageRefs")
+    return [ref.get("exportUrl") is not None for ref in refs if isinstance(ref, dict)] if isinstance(refs, list) else []
+
+
+def _failure_keys(c: Client) -> object:
+    final = _final(c, *_submit(c, "POST", BACKUPS, {"params": {"backupStorageUuid": family.BS_IMAGE_STORE}}))
+    return "no result" if final is None else (final.status_code, sorted(final.json()))
+
+
+def _second_submit_status(c: Client) -> object:
+    job = uuid.uuid4().hex
+    _create(c, f"zstack-contract-probe-{job[:8]}-1", job)
+    return _create(c, f"zstack-contract-probe-{job[:8]}-2", job)[0].status_code
+
+
+def _accepted_has_location(c: Client) -> object:
+    first, _ = _create(c, "zstack-contract-probe-location")
+    return first.status_code != 202 or "location" in first.json()
+
+
+def _location_names_the_host_called(c: Client) -> object:
+    """True when the 202 location is on the URL the client called, or when there is no location to judge."""
+    first, _ = _create(c, "zstack-contract-probe-host")
+    location = first.json().get("location") if first.status_code == 202 else None
+    return location is None or str(location).startswith(c.base + JOBS)
+
+
+def _job_end_status(c: Client) -> object:
+    final = _final(c, *_create(c, "zstack-contract-probe-end"))
+    return None if final is None else final.status_code
+
+
+def _polls_answered_404(c: Client) -> object:
+    return [poll.status_code for poll in _polls(c, *_create(c, "zstack-contract-probe-404"))].count(404)
+
+
 PROBES: dict[str, Probe] = {
     # Every API that needs a session, not only the seed API.
     "auth-ignored": Probe(
@@ -1314,6 +1435,16 @@ PROBES: dict[str, Probe] = {
         (503, "SYS.1007"),
         (503, "ID.1000"),
     ),
+    "async-answered-200": Probe(_tidy(lambda c: _create(c, "zstack-contract-probe-first")[0].status_code), 202, 200),
+    "job-location-missing": Probe(_tidy(_accepted_has_location), True, False),
+    "job-location-other-host": Probe(_tidy(_location_names_the_host_called), True, False),
+    "job-never-ends": Probe(_tidy(_job_end_status), 200, None),
+    "job-404-before-end": Probe(_tidy(_polls_answered_404), 0, 1),
+    "job-failure-unwrapped": Probe(_tidy(_failure_keys), (503, ["error"]), (503, ["code", "description", "details"])),
+    "delete-leaves-backup": Probe(_tidy(_listed_after_delete), False, True),
+    "create-disagrees-with-query": Probe(_tidy(_created_but_listed_differently), [], ["size"]),
+    "duplicate-job-uuid-accepted": Probe(_tidy(_second_submit_status), 400, 202),
+    "export-sets-no-export-url": Probe(_tidy(_export_url_stored), [True], [False]),
     "method-not-allowed": Probe(
         lambda c: [outcome(c.backups(method=m)) for m in ("POST", "PUT", "GET")],
         [(503, "SYS.1007"), (503, "SYS.1007"), (200, 3)],
@@ -1324,6 +1455,10 @@ PROBES: dict[str, Probe] = {
 # Probes that legitimately see another deviation too, because that deviation bends a behaviour the
 # probe relies on. Any pair not listed here must leave the probe's conforming observation unchanged.
 OVERLAPS: dict[str, set[str]] = {
+    # No job at all: a second submit with one X-Job-UUID names no held job.
+    "async-answered-200": {"duplicate-job-uuid-accepted"},
+    # Results that never arrive cannot be read: the failure body and the Create result are not there to compare.
+    "job-never-ends": {"job-failure-unwrapped", "create-disagrees-with-query"},
     # Serving without auth also answers the other auth probes' missing-header and unknown-session requests.
     "auth-ignored": {"auth-401", "session-not-invalidated", "wrong-session-code", "unknown-session-400"},
     # The two logout probes: a session that stays valid, and one ValidateSession calls valid, look alike in both.

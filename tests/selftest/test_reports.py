@@ -158,3 +158,41 @@ def test_html_report_renders_in_a_browser(tmp_path: Path) -> None:
     screenshot = headless(tmp_path / "profile2", "--window-size=1280,1000", f"--screenshot={shot}", page)
     assert screenshot.returncode == 0, screenshot.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_created_table_escapes_names_and_flags_what_is_left() -> None:
+    """Generated names are unicode text of any kind: the "Created by this run" table shows them as text."""
+    from zstack_contract.pytest.html_report import summary_html, writes_summary
+    from zstack_contract.reporting.summary import summarize
+    from zstack_contract.settings import resolve
+
+    options = {
+        "zstack_allow_writes": True,
+        "zstack_run_id": "r1",
+        "zstack_url": "http://mn.example:8080",
+        "zstack_account": "admin",
+        "zstack_password": "not-used",
+    }
+    settings = resolve(options.get, {}, rootdir=Path.cwd())
+    hostile = 'zstack-contract-r1-body-<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+    state = {
+        "created": [
+            {"api": "CreateDatabaseBackup", "name": hostile, "uuid": None, "cleanedUp": False, "note": "<b>x</b>"},
+            {"api": "CreateDatabaseBackup", "name": "zstack-contract-r1-lifecycle", "uuid": "u", "cleanedUp": True,
+             "note": ""},
+        ],
+        "polling": {"jobs": 3, "polls": 7, "pollingSeconds": 0.5},
+        "problems": [],
+    }
+    writes = writes_summary(settings, state)
+    assert writes is not None
+    page = summary_html(summarize([]), [], strict=False, writes=writes)
+    assert "<script>" not in page
+    assert "<img" not in page
+    assert "<b>x</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Created by this run" in page
+    assert "1 resource(s) NOT cleaned up" in page
+    assert "python -m zstack_contract cleanup --zstack-url http://mn.example:8080 --run-id r1" in page
+    read_only = resolve(lambda name: None, {}, rootdir=Path.cwd())
+    assert writes_summary(read_only, state) is None

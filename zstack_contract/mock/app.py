@@ -274,7 +274,9 @@ class MockZStackApp:
     # Response building.
 
     def json_answer(self, status: int, payload: JsonObject) -> Response:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        # Gson writes a lone surrogate (a write API stores whatever JSON escapes it was sent) as is, and the
+        # servlet's UTF-8 encoder replaces it with '?'.
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
         if self.deviates(DeviationName.CONTENT_TYPE_HTML):
             return BareResponse(body, status=status, content_type=HTML)
         return BareResponse(body, status=status)

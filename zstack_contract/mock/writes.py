@@ -4,11 +4,11 @@ Written by hand from the API pages and the protocol notes. Nothing here knows HT
 request into one of the dataclasses below, calls the API's function when the job is submitted, and keeps the
 Outcome as the job's answer. The order of the checks follows ZStack: every field is Java-trimmed and validated in
 declaration order (ApiMessageParamValidator, then PortApiValidator's resource lookup), then the session is checked
-(by the caller, between ``validate_*`` and ``apply_*``), then the backup service does the work.
+(``_run``: the caller passes the session's error, if any), then the backup service does the work.
 
 Error codes. A missing or malformed field is SYS.1007 (argerr). A uuid field naming nothing is SYS.1003: that is
-what PortApiValidator raises for ``@APIParam(resourceType=...)`` (zstackio/zstack
-portal/.../apimediator/PortApiValidator.java), ``invalid field[f], resource[uuid:x, type:XVO] not found``.
+what ApiMessageProcessorImpl.apiParamValidation and PortApiValidator raise for ``@APIParam(resourceType=...)``
+(zstackio/zstack portal/.../apimediator/), ``invalid field[f], resource[uuid:x, type:XVO] not found``.
 A request the resources' state forbids (a disabled storage, a copy already exported) is SYS.1006 (operr), as the
 service's interceptors answer. DeleteDatabaseBackup of an unknown backup succeeds, as ZStack's delete APIs do
 (``successIfResourceNotExisting = true``), so deleting twice, or cleaning up after a crash, is not an error.
@@ -41,6 +41,9 @@ EXPORT_PORT = 8001
 # StringDSL.isZStackUuid: what ZStack accepts as a resourceUuid, and what successIfResourceNotExisting demands of
 # a uuid that names nothing.
 _ZSTACK_UUID = re.compile(r"[0-9a-f]{8}[0-9a-f]{4}[1-5][0-9a-f]{3}[89ab][0-9a-f]{3}[0-9a-f]{12}")
+# SysErrors.RESOURCE_NOT_FOUND: what ApiMessageProcessorImpl.apiParamValidation and PortApiValidator raise for a
+# uuid field naming nothing (not argerr's SYS.1007).
+RESOURCE_NOT_FOUND = "SYS.1003"
 _BACKUP_VO = "DatabaseBackupVO"
 _STORAGE_VO = "BackupStorageVO"
 
@@ -133,7 +136,7 @@ def _text_field(name: str, value: str | None, *, required: bool, max_length: int
 
 def _not_found(field_name: str, uuid: str, vo: str) -> _InvalidError:
     details = f"invalid field[{field_name}], resource[uuid:{uuid}, type:{vo}] not found"
-    return _InvalidError(error_code("SYS.1003", details))
+    return _InvalidError(error_code(RESOURCE_NOT_FOUND, details))
 
 
 def _operr(details: str) -> _InvalidError:
@@ -257,7 +260,7 @@ def delete(
         # uuid is the first field validated. successIfResourceNotExisting publishes the success event at once,
         # before the session check, for anything shaped like a ZStack uuid.
         if not _ZSTACK_UUID.fullmatch(request.uuid):
-            return Outcome(error_code("SYS.1003", f"invalid value[{request.uuid}] of field [uuid]"))
+            return Outcome(error_code(RESOURCE_NOT_FOUND, f"invalid value[{request.uuid}] of field [uuid]"))
         return Outcome()
 
     def validate() -> Callable[[], Outcome]:
@@ -398,7 +401,7 @@ def _add_copy(store: Store, backup_uuid: str, storage_uuid: str, install_path: s
     updated = store.modify(DATABASE_BACKUP, backup_uuid, change)
     if updated is None:
         # Deleted between validation and the work: the service fails the job as it would on a vanished row.
-        return Outcome(error_code("SYS.1003", f"database backup[uuid:{backup_uuid}] has been deleted"))
+        return Outcome(error_code(RESOURCE_NOT_FOUND, f"database backup[uuid:{backup_uuid}] has been deleted"))
     return Outcome(inventory=updated)
 
 

@@ -29,7 +29,7 @@ import pytest
 from zstack_contract.engine.findings import CheckRecord
 from zstack_contract.generation.cases import suite_supplies
 from zstack_contract.generation.safety import never_live_refusal, request_refusal
-from zstack_contract.pytest.lifecycle import LIFECYCLE_APIS
+from zstack_contract.pytest.lifecycle import LIFECYCLE_APIS, MOCK_ONLY_REASON
 from zstack_contract.reporting.summary import NOT_EXERCISED
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.specs.spec import Param
@@ -63,7 +63,6 @@ class Writes:
 
 READ_ONLY = Writes()
 ENABLE_WRITES = "pass --zstack-allow-writes"
-MOCK_ONLY_REASON = "restores the management node's database: runs only against the embedded mock"
 
 
 def auth_required(api: ApiContract) -> bool:

@@ -30,7 +30,7 @@ from zstack_contract.pytest.stash import (
     WRITES,
     WRITES_DONE,
 )
-from zstack_contract.pytest.writes import clean_up_target
+from zstack_contract.pytest.writes import clean_up_target, writes_line
 from zstack_contract.reporting.created import created_lines
 from zstack_contract.reporting.results import RunResults
 from zstack_contract.reporting.summary import (
@@ -261,10 +261,11 @@ class ReportingPlugin:
         lines = not_exercised_lines(summary)
         if lines:
             terminalreporter.write_line(
-                f"{len(lines)} APIs not exercised (read-only run: never sent, not counted in the score):"
+                f"{len(lines)} APIs not exercised (never sent, not counted in the score):"
             )
             for line in lines:
                 terminalreporter.write_line(f"  {line}")
+        terminalreporter.write_line(writes_line(settings), bold=settings.allow_writes)
         if settings.allow_writes:
             state = writes_state(config)
             for line in created_lines(

@@ -15,11 +15,14 @@ import pytest
 
 from zstack_contract.engine.doccheck import DOC_FAMILY
 from zstack_contract.engine.findings import CheckRecord, Finding
-from zstack_contract.pytest.hooks import run_summary
+from zstack_contract.pytest.hooks import run_summary, writes_state
 from zstack_contract.pytest.stash import FIXED, RESULTS, SETTINGS
+from zstack_contract.pytest.writes import writes_line
 from zstack_contract.reporting.baseline import BaselineEntry
+from zstack_contract.reporting.created import CLEANUP_COMMAND, left_behind
 from zstack_contract.reporting.summary import FAMILY_TITLES, Summary
 from zstack_contract.reporting.templates import render
+from zstack_contract.settings import Settings
 
 # How much of a response body the per-test evidence shows; the JSON results keep the longer excerpt.
 EVIDENCE_BODY_LIMIT = 1500
@@ -38,7 +41,9 @@ def summary_html(
     strict: bool,
     doc_findings: Iterable[Finding] = (),
     version: str | None = None,
+    writes: Mapping[str, Any] | None = None,
 ) -> str:
+    """``writes``: :func:`writes_summary` of a writes-mode run (None: read-only, no table)."""
     return render(
         "conformance_summary.html.j2",
         summary=summary,
@@ -48,7 +53,29 @@ def summary_html(
         family_titles=FAMILY_TITLES,
         doc_findings=list(doc_findings),
         version=version,
+        writes=writes,
     )
+
+
+def writes_summary(settings: Settings, state: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the "Created by this run" table shows (the session-end cleanup has run by then)."""
+    if not settings.allow_writes:
+        return None
+    created = list(state.get("created", []))
+    remaining = left_behind(created)
+    url = settings.url
+    # None for the embedded mock: it stopped with the run, there is nothing to remove.
+    command = CLEANUP_COMMAND.format(url=url, run_id=settings.run_id) if url is not None else None
+    return {
+        "line": writes_line(settings),
+        "run_id": settings.run_id,
+        "created": created,
+        "cleaned": len(created) - len(remaining),
+        "left_behind": len(remaining),
+        "command": command,
+        "polling": state.get("polling", {"jobs": 0, "polls": 0, "pollingSeconds": 0.0}),
+        "problems": list(state.get("problems", [])),
+    }
 
 
 def findings_html(record: CheckRecord) -> str:
@@ -94,7 +121,9 @@ class HtmlReportHooks:
         # Documentation findings are records, not tests, so no result row shows them: list them under the verdict.
         docs = [f for r in self.config.stash[RESULTS].records if r.family == DOC_FAMILY for f in r.findings]
         version = self.config.stash[RESULTS].meta.get("version")
-        prefix.append(summary_html(self.run_summary(), fixed, self.config.stash[SETTINGS].strict, docs, version))
+        settings = self.config.stash[SETTINGS]
+        writes = writes_summary(settings, writes_state(self.config))
+        prefix.append(summary_html(self.run_summary(), fixed, settings.strict, docs, version, writes))
         # Called at session finish, right before the page is written: the environment is complete by now.
         if self._report is not None:
             environment = self._report.data.get("environment")

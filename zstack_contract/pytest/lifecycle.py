@@ -19,11 +19,13 @@ Create is sent, so the session-end cleanup can remove it whatever happens after.
 
 from __future__ import annotations
 
+import json
 import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from zstack_contract.generation.safety import never_live_refusal
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.transport import jobs
 from zstack_contract.transport.client import Exchange
@@ -63,6 +65,7 @@ USER_FIELDS = ("backupStorageUuid", "dstBackupStorageUuid")
 # Only ever sent to the embedded mock (the client refuses Recover for any other node, whatever this says).
 MOCK_ROOT_PASSWORD = "zstack-contract-embedded-mock-only"
 STORAGE_HINT = "pass --zstack-param backupStorageUuid=UUID"
+MOCK_ONLY_REASON = "restores the management node's database: runs only against the embedded mock"
 
 
 @dataclass(frozen=True)
@@ -105,13 +108,13 @@ def storages_from(exchange: Exchange) -> list[Storage]:
 
 
 def choose_storages(
-    listed: Sequence[Storage] | None, params: Mapping[str, str], *, catalogue_can_list: bool = True
+    listed: Sequence[Storage] | None, params: Mapping[str, str], *, unlisted: str = "none listed"
 ) -> WriteContext:
     """The storage the lifecycle writes to and, for Sync, a second image store.
 
-    ``listed``: QueryBackupStorage's inventories (None: not asked). The user's ``backupStorageUuid`` wins; else
-    an Enabled and Connected one, image stores first (Sync and Export need one), then by uuid (the same choice
-    every run).
+    ``listed``: QueryBackupStorage's inventories (None: no listing, ``unlisted`` says why). The user's
+    ``backupStorageUuid`` wins; else an Enabled and Connected one, image stores first (Sync and Export need one),
+    then by uuid (the same choice every run).
     """
     known = {s.uuid: s for s in listed or ()}
     given = params.get("backupStorageUuid")
@@ -122,8 +125,7 @@ def choose_storages(
         usable = sorted((s for s in listed or () if s.usable), key=lambda s: (s.type != IMAGE_STORE, s.uuid))
         storage = usable[0] if usable else None
         if listed is None:
-            how = "the catalogue has no QueryBackupStorage to find one" if not catalogue_can_list else "none listed"
-            problem = f"no backup storage to write to ({how}): {STORAGE_HINT}"
+            problem = f"no backup storage to write to ({unlisted}): {STORAGE_HINT}"
         else:
             problem = (
                 ""
@@ -162,9 +164,12 @@ def discover(target: Target, catalog: Sequence[ApiContract]) -> WriteContext:
     params = {k: v for k, v in target.settings.positive_params.items() if k in USER_FIELDS}
     query = _api(catalog, STORAGE_QUERY_API)
     if query is None:
-        return choose_storages(None, params, catalogue_can_list=False)
+        return choose_storages(None, params, unlisted=f"the catalogue has no {STORAGE_QUERY_API} to find one")
     exchange = target.client.send("GET", query.spec.path)
-    context = choose_storages(storages_from(exchange), params)
+    if exchange.status == 200:
+        context = choose_storages(storages_from(exchange), params)
+    else:
+        context = choose_storages(None, params, unlisted=f"{STORAGE_QUERY_API} answered HTTP {exchange.status}")
     context.listing = exchange
     return context
 
@@ -337,8 +342,7 @@ class Runner:
         self._query("query-after-delete-exported")
         self._job("sync", unless=context.sync_problem)
         self._query("query-after-sync", unless=self.life.step("sync").skipped)
-        self._job("recover", unless="" if self.target.mock is not None else "restores the management node's "
-                  "database: runs only against the embedded mock")
+        self._job("recover")
         self._job("delete")
         self._query("query-after-delete")
         self._settle_ledger()
@@ -377,6 +381,11 @@ class Runner:
         call = build_call(api, self.values)
         if isinstance(call, str):
             self._skip(name, api, call)
+            return
+        body = json.dumps(call.body) if call.body is not None else None
+        if self.target.mock is None and never_live_refusal(call.method, call.path, body) is not None:
+            # The client would refuse it anyway; the step says why it was not sent.
+            self._skip(name, api, MOCK_ONLY_REASON)
             return
         self.life.steps[name] = Step(name, api, run=self._submit(call))
 

@@ -209,7 +209,8 @@ def pytest_configure(config: pytest.Config) -> None:
             "runId": settings.run_id,
         },
         # The page's own inconsistencies are facts of the catalogue, not outcomes of a test against the server.
-        # So are the APIs a read-only run leaves alone: listed once each, with the reason, never a test outcome.
+        # So are the APIs the run leaves alone (all state-changing ones when read-only): listed once each, with the
+        # reason, never a test outcome.
         records=doc_records(catalog) + not_exercised_records(catalog, writes_of(settings)),
     )
     if writes_reports:

@@ -17,6 +17,7 @@ import pytest
 
 from zstack_contract.settings import Settings
 from zstack_contract.specs.contract import ApiContract
+from zstack_contract.transport import cleanup
 from zstack_contract.transport.client import TargetUnreachableError, UnsafeRequestError
 from zstack_contract.transport.ledger import RESOURCE_PREFIX
 from zstack_contract.transport.target import Target
@@ -64,34 +65,10 @@ def clean_up_target(target: Target | None, catalog: Sequence[ApiContract], setti
         return CleanupOutcome()
     problem = ""
     try:
-        _clean_up(target, catalog, settings)
+        cleanup.clean_up(target.client, catalog, target.ledger, target.run_id, job_timeout=settings.job_timeout)
     except (TargetUnreachableError, UnsafeRequestError) as exc:
         problem = f"the cleanup stopped: {exc}"
     except KeyboardInterrupt:
         problem = "the cleanup was interrupted (Ctrl-C)"
     return CleanupOutcome(target.ledger.to_json(), problem)
 
-
-def _clean_up(target: Target, catalog: Sequence[ApiContract], settings: Settings) -> None:
-    try:
-        from zstack_contract.transport import cleanup
-    except ImportError:  # TEMPORARY adapter until transport/cleanup.py (helper B) lands: ledger entries by uuid
-        _delete_by_uuid(target, catalog, settings)
-        return
-    cleanup.clean_up(target.client, catalog, target.ledger, target.run_id, job_timeout=settings.job_timeout)
-
-
-def _delete_by_uuid(target: Target, catalog: Sequence[ApiContract], settings: Settings) -> None:
-    from zstack_contract.transport import jobs
-
-    by_name = {api.name: api for api in catalog}
-    for entry in target.ledger.entries():
-        if entry.cleaned or entry.uuid is None:
-            continue
-        delete = by_name.get("Delete" + entry.api.removeprefix("Create"))
-        if delete is None:
-            continue
-        path = delete.spec.path.replace("{uuid}", entry.uuid)
-        run = jobs.submit(target.client, delete.spec.method, path, job_timeout=settings.job_timeout)
-        ok = run.final is not None and run.final.status == 200
-        target.ledger.mark(entry, ok, "deleted at session end" if ok else "the session-end Delete failed")

@@ -18,6 +18,8 @@ FAMILY_TITLES = {
     Family.SESSIONS: "sessions and version",
     Family.EXAMPLES: "documented examples",
     Family.GENERATED: "generated (property-based)",
+    Family.ASYNC: "async jobs",
+    Family.LIFECYCLE: "write lifecycle",
     Family.DOCS: "documentation consistency",
     NOT_SERVED_FAMILY: "NOT SERVED by the target",
 }

@@ -188,7 +188,13 @@ def _clean_entry(
             return
         found = [left for left in listed.get(entry.api, []) if left.name == entry.name]
         if not found:
-            ledger.mark(entry, True, f"nothing to remove: {creatable.query.name} lists no resource of this name")
+            ledger.mark(
+                entry,
+                True,
+                f"nothing to remove: {creatable.query.name} lists no resource of this name (a create interrupted "
+                f"while its job ran may still finish: 'python -m zstack_contract cleanup --run-id <run id>' "
+                "removes it then)",
+            )
             return
         ledger.created(entry, found[0].uuid)
     _remove_entry(client, creatable, ledger, entry, job_timeout, clock, sleep, "")
