@@ -5,8 +5,9 @@ Create adds a backup with one reference to its backup storage; Export sets that 
 removes references (all of them when none are named), and the backup with its last one.
 Recover changes nothing: it only names the port that would stream the restore log.
 
-Failures carry ZStack's error codes: ``SYS.1007`` (argerr) for what the API interceptor refuses
-(a resource that does not exist), ``SYS.1006`` (operr) for a state the operation cannot start
+Failures carry ZStack's error codes: ``SYS.1003`` for a uuid that names no resource (as
+ApiMessageProcessorImpl raises RESOURCE_NOT_FOUND for an @APIParam resourceType field), ``SYS.1007``
+(argerr) for other invalid arguments, ``SYS.1006`` (operr) for a state the operation cannot start
 from. Rows are plain dicts of the alt_inventory shape, dates as datetimes in the node's zone.
 """
 
@@ -43,6 +44,10 @@ class BackupFailedError(Exception):
 
 def _argerr(details: str) -> BackupFailedError:
     return BackupFailedError("SYS.1007", details)
+
+
+def _not_found(field: str, uuid: str, vo: str) -> BackupFailedError:
+    return BackupFailedError("SYS.1003", f"invalid field[{field}], resource[uuid:{uuid}, type:{vo}] not found")
 
 
 def _operr(details: str) -> BackupFailedError:
@@ -179,13 +184,13 @@ class BackupStore:
     def _existing(self, backup_uuid: str, field: str) -> dict[str, object]:
         backup = self._backups.get(backup_uuid)
         if backup is None:
-            raise _argerr(f"invalid field[{field}], resource[uuid:{backup_uuid}, type:DatabaseBackupVO] not found")
+            raise _not_found(field, backup_uuid, "DatabaseBackupVO")
         return backup
 
     def _usable_storage(self, storage_uuid: str, field: str) -> Record:
         storage = self._storage.get(storage_uuid)
         if storage is None:
-            raise _argerr(f"invalid field[{field}], resource[uuid:{storage_uuid}, type:BackupStorageVO] not found")
+            raise _not_found(field, storage_uuid, "BackupStorageVO")
         if (storage["state"], storage["status"]) != ("Enabled", "Connected"):
             raise _operr(f"backup storage[uuid:{storage_uuid}] is not Enabled and Connected")
         return storage

@@ -57,6 +57,7 @@ _VERSION: Final = "5.1.8"
 _DESCRIPTIONS: Final[Mapping[str, str]] = {
     "ID.1000": "Unable to authenticate a user",
     "ID.1001": "The session is invalid, either wrong session id or the session has been expired",
+    "SYS.1003": "A resource can not be found",
     "SYS.1000": "An internal error happened in system",
     "SYS.1006": "An operation failed",
     "SYS.1007": "One or more API argument is invalid",
@@ -337,8 +338,8 @@ class _Field:
     default: int | None = None
     # In Java chars (UTF-16 code units), as String.length() counts them.
     max_length: int | None = None
-    # emptyString=false also refuses what String.trim() empties; only the backup name asks for it here.
-    allow_blank: bool = True
+    # @APIParam(noTrim = true): every other String field is String.trim()med before it is validated and used.
+    no_trim: bool = False
 
 
 # Declared on NeedReplyMessage, so every API accepts them.
@@ -542,7 +543,7 @@ _LOGIN: Final = _Api(
     "logInByAccount",
     {
         "accountName": _Field(required=True),
-        "password": _Field(required=True),
+        "password": _Field(required=True, no_trim=True),
         "accountType": _Field(),
         "captchaUuid": _Field(),
         "verifyCode": _Field(),
@@ -589,7 +590,7 @@ _CREATE_BACKUP: Final = _Api(
     _DB_BACKUP_MSG + "APICreateDatabaseBackupMsg",
     "params",
     {
-        "name": _Field(required=True, allow_empty=False, allow_blank=False, max_length=255),
+        "name": _Field(required=True, allow_empty=False, max_length=255),
         "description": _Field(max_length=1024),
         "backupStorageUuid": _Field(required=True, allow_empty=False),
         "resourceUuid": _Field(),
@@ -637,7 +638,7 @@ _RECOVER_DATABASE: Final = _Api(
         "uuid": _Field(),
         "backupStorageUrl": _Field(),
         "backupInstallPath": _Field(),
-        "mysqlRootPassword": _Field(required=True),
+        "mysqlRootPassword": _Field(required=True, no_trim=True),
     },
     _run_recover_database,
     api_timeout_ms=10_800_000,
@@ -801,24 +802,34 @@ def _params_from_body(api: _Api, body: Mapping[str, object]) -> dict[str, _Param
     return params
 
 
+def _trimmed(api: _Api, params: Mapping[str, _Param]) -> dict[str, _Param]:
+    """The parameters as ApiMessageProcessorImpl leaves them: String fields trimmed (Java's trim) unless noTrim."""
+    fields = api.all_fields()
+    return {
+        name: _java_trim(value)
+        if isinstance(value, str) and (spec := fields.get(name)) is not None and not spec.no_trim
+        else value
+        for name, value in params.items()
+    }
+
+
 def _validate(api: _Api, params: Mapping[str, _Param]) -> None:
+    # The order of ApiMessageProcessorImpl.apiParamValidation, which decides the message when several apply.
     for name, spec in api.all_fields().items():
         value = params.get(name)
+        if spec.max_length is not None and isinstance(value, str):
+            length = len(value.encode("utf-16-le")) // 2
+            if length > spec.max_length:
+                raise _invalid_argument(
+                    f"field[{name}] of message[{api.message_class}] exceeds max length of string. "
+                    f"expected was <= {spec.max_length}, actual was {length}"
+                )
         if value is None:
             if spec.required:
                 raise _invalid_argument(f"field[{name}] of message[{api.message_class}] is mandatory, can not be null")
             continue
         if not spec.allow_empty and value == "":
             raise _invalid_argument(f"field[{name}] cannot be an empty string")
-        if not spec.allow_blank and isinstance(value, str) and not _java_trim(value):
-            raise _invalid_argument(f"field[{name}] cannot be an empty string")
-        if spec.max_length is not None and isinstance(value, str):
-            length = len(value.encode("utf-16-le")) // 2
-            if length > spec.max_length:
-                raise _invalid_argument(
-                    f"field[{name}] of message[{api.message_class}] exceeds max length of string. "
-                    f"expect was <= {spec.max_length}, actual was {length}"
-                )
         if spec.bounds is not None and isinstance(value, int):
             low, high = spec.bounds
             if not low <= value <= high:
@@ -976,6 +987,7 @@ class _ZStackApp:
             assert credential is not None
             return self._submit(api, credential, params, job_uuid)
         session = self._authenticate(credential) if credential is not None else None
+        params = _trimmed(api, params)
         _validate(api, params)
         return _json(200, api.run(self.context, _Invocation(params, session)))
 
@@ -999,8 +1011,9 @@ class _ZStackApp:
 
     def _run_job(self, api: _Api, params: Mapping[str, _Param], session: _Session) -> _Reply:
         try:
-            _validate(api, params)
-            return _json(200, api.run(self.context, _Invocation(params, session)))
+            trimmed = _trimmed(api, params)
+            _validate(api, trimmed)
+            return _json(200, api.run(self.context, _Invocation(trimmed, session)))
         except _AbortError as failed:
             return failed.reply
         except BackupFailedError as failed:

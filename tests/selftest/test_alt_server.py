@@ -874,14 +874,17 @@ def test_recover_answers_a_port_and_changes_nothing(
         pytest.param(create_body("n" * 256), "SYS.1007", id="256-name"),
         # 128 code points, 256 UTF-16 code units: too long for Java's String.length().
         pytest.param(create_body("\U0001f600" * 128), "SYS.1007", id="256-units-astral"),
-        pytest.param(create_body(storage=uuid.uuid4().hex), "SYS.1007", id="unknown-backup-storage"),
+        pytest.param(create_body(storage=uuid.uuid4().hex), "SYS.1003", id="unknown-backup-storage"),
         pytest.param(create_body(storage=""), "SYS.1007", id="empty-backup-storage"),
+        pytest.param(create_body(storage=" \t"), "SYS.1007", id="blank-backup-storage"),
         pytest.param({"params": {"name": "x"}}, "SYS.1007", id="missing-backup-storage"),
         pytest.param(create_body(storage=BS_SFTP_DISABLED), "SYS.1006", id="disabled-backup-storage"),
         pytest.param(create_body(resourceUuid="not-a-uuid"), "SYS.1007", id="bad-resource-uuid"),
         pytest.param(create_body("n" * 255), "", id="255-name"),
         pytest.param(create_body("\U0001f600" * 127 + "n"), "", id="255-units-astral"),
         pytest.param(create_body("\u00a0"), "", id="nbsp-is-not-trimmed"),
+        # Trimmed before the length check: 255 characters between spaces fit.
+        pytest.param(create_body(" " + "n" * 255 + " \t"), "", id="255-name-after-trim"),
     ],
 )
 def test_create_validation_happens_in_the_job(
@@ -897,7 +900,7 @@ def test_create_validation_happens_in_the_job(
         assert final.status_code == 200, final.text
         params = body["params"]
         assert isinstance(params, dict)
-        assert final.json()["inventory"]["name"] == params["name"]
+        assert final.json()["inventory"]["name"] == str(params["name"]).strip(" \t")  # stored trimmed
 
 
 def test_unknown_session_is_told_by_the_job(http: requests.Session, writable: AltZStackServer) -> None:
