@@ -119,7 +119,9 @@ ZONES: Final[Sequence[Record]] = (
     },
 )
 
-_BS_IMAGE_STORE, _BS_CEPH, _BS_SFTP = (_uuid(f"bs/{n}") for n in ("imagestore", "ceph", "sftp"))
+_BS_IMAGE_STORE, _BS_CEPH, _BS_SFTP, _BS_IMAGE_STORE_DR = (
+    _uuid(f"bs/{n}") for n in ("imagestore", "ceph", "sftp", "imagestore-dr")
+)
 
 BACKUP_STORAGE: Final[Sequence[Record]] = (
     {
@@ -163,6 +165,21 @@ BACKUP_STORAGE: Final[Sequence[Record]] = (
         "createDate": _at("2022-05-18 08:30:00"),
         "lastOpDate": _at("2024-03-01 12:00:00"),
         "attachedZoneUuids": [],
+    },
+    {
+        # The second image store, so SyncDatabaseBackupFromImageStoreBackupStorage has a destination.
+        "uuid": _BS_IMAGE_STORE_DR,
+        "name": "ImageStore-DR",
+        "url": "/zstack_bs_dr",
+        "description": "disaster-recovery image store on bs-02",
+        "totalCapacity": 21474836480,
+        "availableCapacity": 20401094656,
+        "type": "ImageStoreBackupStorage",
+        "state": "Enabled",
+        "status": "Connected",
+        "createDate": _at("2024-04-11 16:20:00"),
+        "lastOpDate": _at("2024-04-11 16:20:00"),
+        "attachedZoneUuids": [_ZONE_D],
     },
 )
 
@@ -245,6 +262,20 @@ def _sparse(rows: Sequence[Record]) -> list[Record]:
     ]
 
 
+def _fixed(rows: Sequence[Record]) -> Callable[[], Sequence[Record]]:
+    def serve() -> Sequence[Record]:
+        return rows
+
+    return serve
+
+
+def _live(source: Callable[[], Sequence[Record]], sparse: bool) -> Callable[[], Sequence[Record]]:
+    def serve() -> Sequence[Record]:
+        return _sparse(source()) if sparse else source()
+
+    return serve
+
+
 def _renderer(
     fields: Mapping[str, FieldKind], render_date: Callable[[datetime], str]
 ) -> Callable[[Record], dict[str, object]]:
@@ -272,21 +303,30 @@ def _renderer(
     return render
 
 
-def resources(render_date: Callable[[datetime], str], *, sparse: bool = False) -> dict[str, Resource]:
-    """The three queryable resources, keyed by their REST path segment."""
+def resources(
+    render_date: Callable[[datetime], str],
+    *,
+    sparse: bool = False,
+    database_backups: Callable[[], Sequence[Record]] | None = None,
+) -> dict[str, Resource]:
+    """The three queryable resources, keyed by their REST path segment.
+
+    ``database_backups`` is the live source of the backups (the write APIs change them); without
+    it the seed rows are served as they are.
+    """
 
     def resource(
         inventory_class: str,
         fields: Mapping[str, FieldKind],
-        rows: Sequence[Record],
+        rows: Sequence[Record] | Callable[[], Sequence[Record]],
         refs: Mapping[str, tuple[Mapping[str, FieldKind], str]] | None = None,
     ) -> Resource:
         refs = refs or {}
-        served = _sparse(rows) if sparse else list(rows)
+        served = _live(rows, sparse) if callable(rows) else _fixed(_sparse(rows) if sparse else list(rows))
         return Resource(
             inventory_class=inventory_class,
             fields=fields,
-            rows=lambda: served,
+            rows=served,
             render=_renderer(fields, render_date),
             ref_fields={name: kinds for name, (kinds, _) in refs.items()},
             ref_class={name: cls for name, (_, cls) in refs.items()},
@@ -300,7 +340,7 @@ def resources(render_date: Callable[[datetime], str], *, sparse: bool = False) -
         "database-backups": resource(
             "org.zstack.header.storage.database.backup.DatabaseBackupInventory",
             DATABASE_BACKUP_FIELDS,
-            DATABASE_BACKUPS,
+            DATABASE_BACKUPS if database_backups is None else database_backups,
             {
                 "backupStorageRefs": (
                     BACKUP_REF_FIELDS,

@@ -30,7 +30,9 @@ from typing import Final, Literal, TypeAlias, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tests.selftest import alt_inventory
-from tests.selftest.alt_query import QueryFailedError, QueryRefusedError, Resource, answer, parse_query
+from tests.selftest.alt_backups import BackupFailedError, BackupStore
+from tests.selftest.alt_jobs import DEFAULT_POLLS_WHILE_RUNNING, DEFAULT_RETENTION, JobOutcome, JobTable
+from tests.selftest.alt_query import QueryFailedError, QueryRefusedError, Record, Resource, answer, parse_query
 
 __all__ = ["AltZStackServer", "main"]
 
@@ -55,6 +57,7 @@ _VERSION: Final = "5.1.8"
 _DESCRIPTIONS: Final[Mapping[str, str]] = {
     "ID.1000": "Unable to authenticate a user",
     "ID.1001": "The session is invalid, either wrong session id or the session has been expired",
+    "SYS.1003": "A resource can not be found",
     "SYS.1000": "An internal error happened in system",
     "SYS.1006": "An operation failed",
     "SYS.1007": "One or more API argument is invalid",
@@ -238,6 +241,15 @@ class _SessionStore:
             self._sessions.pop(session_uuid, None)
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What an API's work may touch: the sessions, the database backups and their wire form."""
+
+    sessions: _SessionStore
+    backups: BackupStore
+    render_backup: Callable[[Record], dict[str, object]]
+
+
 # ---------------------------------------------------------------------------------------------
 # Image-store catalogue
 
@@ -324,6 +336,10 @@ class _Field:
     allow_empty: bool = True
     bounds: tuple[int, int] | None = None
     default: int | None = None
+    # In Java chars (UTF-16 code units), as String.length() counts them.
+    max_length: int | None = None
+    # @APIParam(noTrim = true): every other String field is String.trim()med before it is validated and used.
+    no_trim: bool = False
 
 
 # Declared on NeedReplyMessage, so every API accepts them.
@@ -345,6 +361,11 @@ class _Invocation:
         assert isinstance(value, int)
         return value
 
+    def optional_text(self, name: str) -> str | None:
+        value = self.params.get(name)
+        assert value is None or isinstance(value, str)
+        return value
+
     def texts(self, name: str) -> list[str]:
         value = self.params.get(name, [])
         assert isinstance(value, list)
@@ -354,7 +375,7 @@ class _Invocation:
         return self.params.get(name) is True
 
 
-_Runner: TypeAlias = "Callable[[_SessionStore, _Invocation], dict[str, JsonValue]]"
+_Runner: TypeAlias = "Callable[[_Context, _Invocation], dict[str, JsonValue]]"
 
 
 @dataclass(frozen=True)
@@ -366,6 +387,8 @@ class _Api:
     needs_session: bool = True
     # A Query API names the resource it lists; the REST layer parses its query string itself.
     lister: str | None = None
+    # Set for an asynchronous API: the apiTimeout (ms) its 202 announces. None: a sync API.
+    api_timeout_ms: int | None = None
 
     def all_fields(self) -> dict[str, _Field]:
         return {**self.fields, **_INHERITED_FIELDS}
@@ -404,29 +427,29 @@ class _Route:
         raise _AbortError(_text(405, f"The method[{method}] is not allowed for the path[{api_path}]"))
 
 
-def _run_login(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValue]:
+def _run_login(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
     # The stored hash is compared verbatim, so an upper-case hex digest is a wrong password.
     if call.text("accountName") != _ADMIN_NAME or call.text("password") != _ADMIN_PASSWORD_SHA512:
         raise _api_failure("ID.1000", "wrong account name or password")
-    return {"inventory": sessions.open().inventory()}
+    return {"inventory": ctx.sessions.open().inventory()}
 
 
-def _run_logout(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValue]:
+def _run_logout(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
     # Logging out an unknown session is not an error: the reply has no fields at all.
-    sessions.close(call.text("sessionUuid"))
+    ctx.sessions.close(call.text("sessionUuid"))
     return {}
 
 
-def _run_validate_session(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValue]:
-    return {"valid": sessions.lookup(call.text("sessionUuid")) is not None}
+def _run_validate_session(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
+    return {"valid": ctx.sessions.lookup(call.text("sessionUuid")) is not None}
 
 
-def _run_get_version(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValue]:
+def _run_get_version(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
     # fieldsTo={"all"} drags the inherited success flag along with the version.
     return {"version": _VERSION, "success": True}
 
 
-def _run_get_backups(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValue]:
+def _run_get_backups(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
     url = call.text("url")
     port = call.number("registryPort")
     host = _hostname(url)
@@ -442,7 +465,7 @@ def _run_get_backups(sessions: _SessionStore, call: _Invocation) -> dict[str, Js
     return {"infos": [image.to_json() for image in images], "success": True}
 
 
-def _run_get_capacity(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValue]:
+def _run_get_capacity(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
     backup_storage, zones, every = call.texts("backupStorageUuids"), call.texts("zoneUuids"), call.flag("all")
     # The backup storage API interceptor refuses a request that names nothing to add up.
     if not backup_storage and not zones and not every:
@@ -454,7 +477,48 @@ def _run_get_capacity(sessions: _SessionStore, call: _Invocation) -> dict[str, J
     return {"totalCapacity": total, "availableCapacity": available, "success": True}
 
 
-def _run_query(sessions: _SessionStore, call: _Invocation) -> dict[str, JsonValue]:
+def _inventory(ctx: _Context, row: Record) -> dict[str, JsonValue]:
+    return {"inventory": cast(JsonValue, ctx.render_backup(row))}
+
+
+def _run_create_backup(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
+    row = ctx.backups.create(
+        call.text("name"),
+        call.optional_text("description"),
+        call.text("backupStorageUuid"),
+        call.optional_text("resourceUuid"),
+    )
+    return _inventory(ctx, row)
+
+
+def _run_delete_backup(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
+    ctx.backups.delete(call.text("uuid"), call.texts("backupStorageUuids"))
+    return {}
+
+
+def _run_export_backup(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
+    url = ctx.backups.export(call.text("databaseBackupUuid"), call.text("backupStorageUuid"))
+    return {"databaseBackupUrl": url}
+
+
+def _run_delete_exported_backup(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
+    ctx.backups.delete_export(call.text("databaseBackupUuid"), call.text("backupStorageUuid"))
+    return {}
+
+
+def _run_sync_backup(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
+    row = ctx.backups.sync(call.text("uuid"), call.text("srcBackupStorageUuid"), call.text("dstBackupStorageUuid"))
+    return _inventory(ctx, row)
+
+
+def _run_recover_database(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
+    port = ctx.backups.check_recoverable(
+        call.optional_text("uuid"), call.optional_text("backupStorageUrl"), call.optional_text("backupInstallPath")
+    )
+    return {"logListenPort": port}
+
+
+def _run_query(ctx: _Context, call: _Invocation) -> dict[str, JsonValue]:
     raise AssertionError("Query APIs are answered by the query engine, never run as plain APIs")
 
 
@@ -479,7 +543,7 @@ _LOGIN: Final = _Api(
     "logInByAccount",
     {
         "accountName": _Field(required=True),
-        "password": _Field(required=True),
+        "password": _Field(required=True, no_trim=True),
         "accountType": _Field(),
         "captchaUuid": _Field(),
         "verifyCode": _Field(),
@@ -519,6 +583,67 @@ _GET_BACKUPS: Final = _Api(
     _run_get_backups,
 )
 
+# The async family. Each apiTimeout differs from the others and from the embedded mock's single
+# value: the contract only asks for a positive number of milliseconds.
+_DB_BACKUP_MSG: Final = "org.zstack.header.storage.database.backup."
+_CREATE_BACKUP: Final = _Api(
+    _DB_BACKUP_MSG + "APICreateDatabaseBackupMsg",
+    "params",
+    {
+        "name": _Field(required=True, allow_empty=False, max_length=255),
+        "description": _Field(max_length=1024),
+        "backupStorageUuid": _Field(required=True, allow_empty=False),
+        "resourceUuid": _Field(),
+        "tagUuids": _Field("list"),
+    },
+    _run_create_backup,
+    api_timeout_ms=5_400_000,
+)
+_DELETE_BACKUP: Final = _Api(
+    _DB_BACKUP_MSG + "APIDeleteDatabaseBackupMsg",
+    "",
+    {"uuid": _Field(required=True), "backupStorageUuids": _Field("list")},
+    _run_delete_backup,
+    api_timeout_ms=900_000,
+)
+_EXPORT_BACKUP: Final = _Api(
+    _DB_BACKUP_MSG + "APIExportDatabaseBackupFromBackupStorageMsg",
+    "exportDatabaseBackupFromBackupStorage",
+    {"databaseBackupUuid": _Field(required=True), "backupStorageUuid": _Field(required=True)},
+    _run_export_backup,
+    api_timeout_ms=3_600_000,
+)
+_DELETE_EXPORTED_BACKUP: Final = _Api(
+    _DB_BACKUP_MSG + "APIDeleteExportedDatabaseBackupFromBackupStorageMsg",
+    "",
+    {"databaseBackupUuid": _Field(required=True), "backupStorageUuid": _Field(required=True)},
+    _run_delete_exported_backup,
+    api_timeout_ms=900_000,
+)
+_SYNC_BACKUP: Final = _Api(
+    _DB_BACKUP_MSG + "APISyncDatabaseBackupFromImageStoreBackupStorageMsg",
+    "syncDatabaseBackupFromImageStoreBackupStorage",
+    {
+        "uuid": _Field(required=True),
+        "srcBackupStorageUuid": _Field(required=True, allow_empty=False),
+        "dstBackupStorageUuid": _Field(required=True, allow_empty=False),
+    },
+    _run_sync_backup,
+    api_timeout_ms=7_200_000,
+)
+_RECOVER_DATABASE: Final = _Api(
+    _DB_BACKUP_MSG + "APIRecoverDatabaseFromBackupMsg",
+    "recoverDatabaseFromBackup",
+    {
+        "uuid": _Field(),
+        "backupStorageUrl": _Field(),
+        "backupInstallPath": _Field(),
+        "mysqlRootPassword": _Field(required=True, no_trim=True),
+    },
+    _run_recover_database,
+    api_timeout_ms=10_800_000,
+)
+
 _ROUTES: Final = (
     _Route(re.compile(r"/v1/accounts/login"), single=_LOGIN),
     _Route(re.compile(r"/v1/accounts/sessions/(?P<sessionUuid>[^/]+)/valid"), single=_VALIDATE_SESSION),
@@ -531,9 +656,25 @@ _ROUTES: Final = (
     # Each Query API shares its paths with the resource's create/delete APIs, which are not served.
     _Route(re.compile(r"/v1/zones(?:/(?P<uuid>[^/]+))?"), query=_QUERY_ZONE),
     _Route(re.compile(r"/v1/backup-storage(?:/(?P<uuid>[^/]+))?"), query=_QUERY_BACKUP_STORAGE),
-    _Route(re.compile(r"/v1/database-backups(?:/(?P<uuid>[^/]+))?"), query=_QUERY_DATABASE_BACKUP),
+    # A path that only one API serves never looks at the method: whatever is sent here is a Recover.
+    _Route(re.compile(r"/v1/database-backups/actions"), single=_RECOVER_DATABASE),
+    _Route(
+        re.compile(
+            r"/v1/database-backups/(?P<databaseBackupUuid>[^/]+)/backup-storage/(?P<backupStorageUuid>[^/]+)/actions"
+        ),
+        single=_EXPORT_BACKUP,
+    ),
+    _Route(re.compile(r"/v1/database-backups/(?P<uuid>[^/]+)/actions"), single=_SYNC_BACKUP),
+    _Route(
+        re.compile(
+            r"/v1/exported-database-backup/(?P<databaseBackupUuid>[^/]+)/backup-storage/(?P<backupStorageUuid>[^/]+)"
+        ),
+        single=_DELETE_EXPORTED_BACKUP,
+    ),
+    _Route(re.compile(r"/v1/database-backups"), create=_CREATE_BACKUP, query=_QUERY_DATABASE_BACKUP),
+    _Route(re.compile(r"/v1/database-backups/(?P<uuid>[^/]+)"), query=_QUERY_DATABASE_BACKUP, delete=_DELETE_BACKUP),
 )
-_JOB_PATH: Final = re.compile(r"/v1/api-jobs/[^/]+")
+_JOB_PATH: Final = re.compile(r"/v1/api-jobs/(?P<job>[^/]+)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -661,9 +802,28 @@ def _params_from_body(api: _Api, body: Mapping[str, object]) -> dict[str, _Param
     return params
 
 
+def _trimmed(api: _Api, params: Mapping[str, _Param]) -> dict[str, _Param]:
+    """The parameters as ApiMessageProcessorImpl leaves them: String fields trimmed (Java's trim) unless noTrim."""
+    fields = api.all_fields()
+    return {
+        name: _java_trim(value)
+        if isinstance(value, str) and (spec := fields.get(name)) is not None and not spec.no_trim
+        else value
+        for name, value in params.items()
+    }
+
+
 def _validate(api: _Api, params: Mapping[str, _Param]) -> None:
+    # The order of ApiMessageProcessorImpl.apiParamValidation, which decides the message when several apply.
     for name, spec in api.all_fields().items():
         value = params.get(name)
+        if spec.max_length is not None and isinstance(value, str):
+            length = len(value.encode("utf-16-le")) // 2
+            if length > spec.max_length:
+                raise _invalid_argument(
+                    f"field[{name}] of message[{api.message_class}] exceeds max length of string. "
+                    f"expected was <= {spec.max_length}, actual was {length}"
+                )
         if value is None:
             if spec.required:
                 raise _invalid_argument(f"field[{name}] of message[{api.message_class}] is mandatory, can not be null")
@@ -743,9 +903,31 @@ class _Request:
 
 
 class _ZStackApp:
-    def __init__(self, *, sparse: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        sparse: bool = False,
+        polls_while_running: int = DEFAULT_POLLS_WHILE_RUNNING,
+        job_retention: float = DEFAULT_RETENTION,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.sessions = _SessionStore(lambda: datetime.now().astimezone())
-        self.resources = alt_inventory.resources(_gson_date, sparse=sparse)
+        self.backups = BackupStore(
+            alt_inventory.BACKUP_STORAGE,
+            alt_inventory.DATABASE_BACKUPS,
+            clock=lambda: datetime.now(_DOC_ZONE),
+            version=_VERSION,
+            describe_missing=not sparse,
+        )
+        self.resources = alt_inventory.resources(_gson_date, sparse=sparse, database_backups=self.backups.rows)
+        self.context = _Context(self.sessions, self.backups, self.resources["database-backups"].render)
+        self.jobs = (
+            JobTable(polls_while_running=polls_while_running, retention=job_retention)
+            if clock is None
+            else JobTable(polls_while_running=polls_while_running, retention=job_retention, clock=clock)
+        )
+        # "host:port" the 202 locations name: the management node's own address, set once bound.
+        self.node_address = ""
 
     def handle(self, request: _Request) -> _Reply:
         try:
@@ -767,11 +949,15 @@ class _ZStackApp:
             # Spring rejects methods the controller does not map before RestServer ever runs.
             allow = ", ".join(sorted(_CONTROLLER_METHODS))
             return _Reply(405, f"Request method '{request.method}' not supported".encode(), None, (("Allow", allow),))
-        if _JOB_PATH.fullmatch(api_path):
-            # No API here is asynchronous, so no job id can ever be known.
+        job_path = _JOB_PATH.fullmatch(api_path)
+        if job_path is not None:
+            # Answered before any credential is looked at: polling needs no session.
             if request.method != "GET":
                 return _text(405, "only GET method is allowed for querying job status")
-            return _text(404, "the job has been expired")
+            outcome = self.jobs.poll(unquote(job_path.group("job")))
+            if outcome is None:
+                return _text(404, "the job has been expired")
+            return _Reply(outcome.status, outcome.body, _JSON_CONTENT_TYPE)
 
         route, path_vars = self._route(api_path)
         job_uuid = request.headers.get("x-job-uuid")
@@ -797,9 +983,43 @@ class _ZStackApp:
         for name, spec in fields.items():
             if name not in params and spec.default is not None:
                 params[name] = spec.default
+        if api.api_timeout_ms is not None:
+            assert credential is not None
+            return self._submit(api, credential, params, job_uuid)
         session = self._authenticate(credential) if credential is not None else None
+        params = _trimmed(api, params)
         _validate(api, params)
-        return _json(200, api.run(self.sessions, _Invocation(params, session)))
+        return _json(200, api.run(self.context, _Invocation(params, session)))
+
+    def _submit(self, api: _Api, credential: _Credential, params: dict[str, _Param], job_uuid: str | None) -> _Reply:
+        """Accept an async API: 202 now; the session, validation and work are the job's business."""
+        # The session is judged when the message is sent, its failure told only by the job.
+        try:
+            session: _Session | _Reply = self._authenticate(credential)
+        except _AbortError as refused:
+            session = refused.reply
+
+        def work() -> JobOutcome:
+            reply = session if isinstance(session, _Reply) else self._run_job(api, params, session)
+            return JobOutcome(reply.status, reply.body)
+
+        job = job_uuid if job_uuid is not None else uuid.uuid4().hex
+        if not self.jobs.submit(job, work):
+            return _text(400, f"Duplicate job uuid[{job}]")
+        location = f"http://{self.node_address}{_CONTEXT_PATH}/v1/api-jobs/{job}"
+        return _json(202, {"location": location, "apiTimeout": api.api_timeout_ms})
+
+    def _run_job(self, api: _Api, params: Mapping[str, _Param], session: _Session) -> _Reply:
+        try:
+            trimmed = _trimmed(api, params)
+            _validate(api, trimmed)
+            return _json(200, api.run(self.context, _Invocation(trimmed, session)))
+        except _AbortError as failed:
+            return failed.reply
+        except BackupFailedError as failed:
+            return _api_failure(failed.code, failed.details).reply
+        except Exception as exc:  # a job that throws ends as an internal error, not a dead poll
+            return _api_failure("SYS.1000", str(exc)).reply
 
     def _query(self, resource: Resource, credential: _Credential, query: str, uuid_var: _Param | None) -> _Reply:
         # The REST layer parses q/limit/start/fields (plain-text 400s) before the session is checked.
@@ -986,11 +1206,31 @@ class _AltHTTPServer(ThreadingHTTPServer):
 class AltZStackServer:
     """A ZStack-compatible REST server on a background thread, bound to 127.0.0.1 and port 0 by default."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, sparse: bool = False) -> None:
-        """``sparse`` leaves out the descriptions never set, as Gson does (see alt_inventory)."""
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        sparse: bool = False,
+        polls_while_running: int = DEFAULT_POLLS_WHILE_RUNNING,
+        job_retention: float = DEFAULT_RETENTION,
+        job_clock: Callable[[], float] | None = None,
+        node_address: str | None = None,
+    ) -> None:
+        """``sparse`` leaves out the descriptions never set, as Gson does (see alt_inventory).
+
+        A job answers 202 to ``polls_while_running`` polls, then its result; it is kept
+        ``job_retention`` seconds of ``job_clock`` after it finished. ``node_address`` ("ip:port")
+        is the address job locations name, as a management node behind NAT names its own; by
+        default the address the server is bound to.
+        """
         self._host = host
         self._port = port
         self._sparse = sparse
+        self._polls_while_running = polls_while_running
+        self._job_retention = job_retention
+        self._job_clock = job_clock
+        self._node_address = node_address
         self._httpd: _AltHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -1000,10 +1240,24 @@ class AltZStackServer:
             raise RuntimeError("AltZStackServer is not running")
         return f"http://{self._host}:{self._httpd.server_port}"
 
+    @property
+    def app(self) -> _ZStackApp:
+        """The running server's state, for tests that look behind the wire (e.g. the backups)."""
+        if self._httpd is None:
+            raise RuntimeError("AltZStackServer is not running")
+        return self._httpd.app
+
     def start(self) -> None:
         if self._httpd is not None:
             raise RuntimeError("AltZStackServer is already running")
-        httpd = _AltHTTPServer((self._host, self._port), _ZStackApp(sparse=self._sparse))
+        app = _ZStackApp(
+            sparse=self._sparse,
+            polls_while_running=self._polls_while_running,
+            job_retention=self._job_retention,
+            clock=self._job_clock,
+        )
+        httpd = _AltHTTPServer((self._host, self._port), app)
+        app.node_address = self._node_address or f"{self._host}:{httpd.server_port}"
         # A short poll interval only bounds how long shutdown() waits; it is not a sleep.
         thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="alt-zstack-server", daemon=True

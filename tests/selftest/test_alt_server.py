@@ -10,14 +10,16 @@ import ast
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from tests.selftest import alt_inventory
+from tests.selftest.alt_jobs import JobOutcome, JobTable
 from tests.selftest.alt_query import _split_by_whole_separator
 from tests.selftest.alt_server import AltZStackServer, _AbortError, _java_int
 from tests.selftest.jvm_vectors import JvmVector, vector_params
@@ -429,7 +431,7 @@ def test_query_inventories_keep_their_json_types(
         pytest.param(ZONES, ["state!=Enabled"], {"bj-edge"}, id="ne"),
         pytest.param(ZONES, ["description!=Beijing edge site"], {"zone-hz-a", "lab"}, id="ne-skips-null"),
         pytest.param(BACKUP_STORAGE, ["totalCapacity>53687091200"], {"imagestore-main"}, id="gt"),
-        pytest.param(BACKUP_STORAGE, ["totalCapacity<53687091200"], {"sftp-old"}, id="lt"),
+        pytest.param(BACKUP_STORAGE, ["totalCapacity<53687091200"], {"sftp-old", "ImageStore-DR"}, id="lt"),
         pytest.param(BACKUP_STORAGE, ["totalCapacity>=53687091200"], {"imagestore-main", "Ceph-Backup"}, id="ge"),
         pytest.param(BACKUP_STORAGE, ["availableCapacity<=0"], {"Ceph-Backup"}, id="le"),
         pytest.param(BACKUP_STORAGE, ["totalCapacity>5e10"], {"imagestore-main", "Ceph-Backup"}, id="gt-numeric"),
@@ -593,7 +595,7 @@ def test_query_short_form(http: requests.Session, server: AltZStackServer, auth:
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        pytest.param([("all", "true")], (11050950852608, 7422777229312), id="all"),
+        pytest.param([("all", "true")], (11072425689088, 7443178323968), id="all"),
         pytest.param([("all", "True"), ("backupStorageUuids", BS_CEPH)], (53687091200, 0), id="list-beats-all"),
         pytest.param([("zoneUuids", ZONE_C)], (53687091200, 0), id="zone"),
         pytest.param(
@@ -601,7 +603,8 @@ def test_query_short_form(http: requests.Session, server: AltZStackServer, auth:
             (2 * 10995116277760, 2 * 7421703487488),
             id="zone-join-counts-twice",
         ),
-        pytest.param([("zoneUuids", str(alt_inventory.ZONES[3]["uuid"]))], (0, 0), id="nothing-attached"),
+        pytest.param([("zoneUuids", str(alt_inventory.ZONES[3]["uuid"]))], (21474836480, 20401094656), id="lab-zone"),
+        pytest.param([("zoneUuids", "0" * 32)], (0, 0), id="nothing-attached"),
     ],
 )
 def test_backup_storage_capacity(
@@ -662,7 +665,9 @@ def test_condition_split_follows_commons_lang(text: str, separator: str, parts: 
 def test_alt_modules_share_no_code_with_the_suite() -> None:
     """The server is only a second opinion if it was not built from the suite's own code or schemas."""
     here = Path(__file__).parent
-    for module in ("alt_server.py", "alt_query.py", "alt_inventory.py"):
+    modules = sorted(path.name for path in here.glob("alt_*.py"))
+    assert {"alt_server.py", "alt_query.py", "alt_inventory.py", "alt_jobs.py", "alt_backups.py"} <= set(modules)
+    for module in modules:
         source = (here / module).read_text(encoding="utf-8")
         imported = {
             alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
@@ -674,3 +679,293 @@ def test_alt_modules_share_no_code_with_the_suite() -> None:
         assert not [name for name in imported if name.startswith("tests.") and ".alt_" not in name], module
         assert "schemas/" not in source, module
         assert "openapi.json" not in source, module
+
+
+# ---------------------------------------------------------------------------------------------
+# The async family: the job table and the state the write APIs change
+
+JOBS: Final = "/zstack/v1/api-jobs"
+BS_MAIN: Final = str(alt_inventory.BACKUP_STORAGE[0]["uuid"])
+BS_SFTP_DISABLED: Final = str(alt_inventory.BACKUP_STORAGE[2]["uuid"])
+BS_DR: Final = str(alt_inventory.BACKUP_STORAGE[3]["uuid"])
+
+
+@pytest.fixture
+def writable() -> Iterator[AltZStackServer]:
+    # Its own server per test: the shared module server's rows must stay as seeded.
+    with AltZStackServer() as running:
+        yield running
+
+
+@pytest.fixture
+def wauth(http: requests.Session, writable: AltZStackServer) -> dict[str, str]:
+    return {"Authorization": f"OAuth {login(http, writable)}"}
+
+
+def accepted(response: requests.Response) -> str:
+    """The job path of a 202, after checking the 202 body's shape."""
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert set(body) == {"location", "apiTimeout"}
+    assert isinstance(body["apiTimeout"], int)
+    assert body["apiTimeout"] > 0
+    location = urlsplit(str(body["location"]))
+    assert location.scheme == "http"
+    assert re.fullmatch(rf"{JOBS}/[0-9a-f]{{32}}", location.path), body
+    return location.path
+
+
+def finish(http: requests.Session, server: AltZStackServer, job_path: str) -> tuple[list[int], requests.Response]:
+    """Poll until the job ends; the statuses of the running polls, and the final answer."""
+    running: list[int] = []
+    for _ in range(10):  # the alt job advances per poll, so no waiting is needed between polls
+        response = http.get(f"{server.url}{job_path}", timeout=TIMEOUT)
+        if response.status_code != 202:
+            return running, response
+        assert response.json() == {}
+        running.append(response.status_code)
+    raise AssertionError(f"job {job_path} still running after 10 polls")
+
+
+def run_job(
+    http: requests.Session,
+    server: AltZStackServer,
+    auth: dict[str, str],
+    method: str,
+    path: str,
+    body: Mapping[str, object] | None = None,
+    params: list[tuple[str, str]] | None = None,
+) -> requests.Response:
+    first = http.request(method, f"{server.url}{path}", json=body, params=params, headers=auth, timeout=TIMEOUT)
+    return finish(http, server, accepted(first))[1]
+
+
+def create_body(name: object = "alt-backup", storage: str = BS_MAIN, **extra: object) -> dict[str, object]:
+    params: dict[str, object] = {"backupStorageUuid": storage, **extra}
+    if name is not None:
+        params["name"] = name
+    return {"params": params}
+
+
+def backups_named(http: requests.Session, server: AltZStackServer, auth: dict[str, str], name: str) -> list[Any]:
+    response = query(http, server, auth, DATABASE_BACKUPS, [("q", f"name={name}")])
+    assert response.status_code == 200, response.text
+    items = response.json()["inventories"]
+    assert isinstance(items, list)
+    return items
+
+
+def test_create_runs_as_a_job_that_advances_per_poll(
+    http: requests.Session, writable: AltZStackServer, wauth: dict[str, str]
+) -> None:
+    job = uuid.uuid4().hex
+    first = http.post(
+        f"{writable.url}{DATABASE_BACKUPS}",
+        json=create_body("nightly-\u6570\u636e-1"),
+        headers={**wauth, "X-Job-UUID": job},
+        timeout=TIMEOUT,
+    )
+    job_path = accepted(first)
+    assert job_path == f"{JOBS}/{job}"  # the job answers under the uuid the client chose
+    assert first.json()["location"] == f"{writable.url}{job_path}"  # bound host:port by default
+    assert first.json()["apiTimeout"] == 5_400_000
+    assert backups_named(http, writable, wauth, "nightly-\u6570\u636e-1") == []  # nothing until the job ends
+    running, final = finish(http, writable, job_path)
+    assert running == [202, 202]
+    assert final.status_code == 200, final.text
+    inventory = final.json()["inventory"]
+    assert inventory["name"] == "nightly-\u6570\u636e-1"
+    assert inventory["description"] == ""  # dense: a description never given is present, empty
+    assert [(ref["backupStorageUuid"], "exportUrl" in ref) for ref in inventory["backupStorageRefs"]] == [
+        (BS_MAIN, False)
+    ]
+    assert backups_named(http, writable, wauth, "nightly-\u6570\u636e-1") == [inventory]
+    # A finished job is kept: polling it again answers the same result.
+    again = http.get(f"{writable.url}{job_path}", timeout=TIMEOUT)
+    assert (again.status_code, again.json()) == (200, final.json())
+
+
+def test_export_sets_the_export_url_and_delete_exported_clears_it(
+    http: requests.Session, writable: AltZStackServer, wauth: dict[str, str]
+) -> None:
+    backup = run_job(http, writable, wauth, "POST", DATABASE_BACKUPS, create_body()).json()["inventory"]
+    export = f"{DATABASE_BACKUPS}/{backup['uuid']}/backup-storage/{BS_MAIN}/actions"
+    exported = run_job(http, writable, wauth, "PUT", export, {"exportDatabaseBackupFromBackupStorage": {}})
+    assert exported.status_code == 200, exported.text
+    url = exported.json()["databaseBackupUrl"]
+    assert url.startswith("http://")
+    (ref,) = backups_named(http, writable, wauth, "alt-backup")[0]["backupStorageRefs"]
+    assert ref["exportUrl"] == url
+    twice = run_job(http, writable, wauth, "PUT", export, {"exportDatabaseBackupFromBackupStorage": {}})
+    assert_outcome(twice, (503, "SYS.1006"))
+    unexport = f"/zstack/v1/exported-database-backup/{backup['uuid']}/backup-storage/{BS_MAIN}"
+    cleared = run_job(http, writable, wauth, "DELETE", unexport)
+    assert (cleared.status_code, cleared.json()) == (200, {})
+    (ref,) = backups_named(http, writable, wauth, "alt-backup")[0]["backupStorageRefs"]
+    assert "exportUrl" not in ref
+    assert_outcome(run_job(http, writable, wauth, "DELETE", unexport), (503, "SYS.1006"))
+
+
+def test_sync_adds_a_copy_on_the_destination(
+    http: requests.Session, writable: AltZStackServer, wauth: dict[str, str]
+) -> None:
+    backup = run_job(http, writable, wauth, "POST", DATABASE_BACKUPS, create_body()).json()["inventory"]
+    action = {
+        "syncDatabaseBackupFromImageStoreBackupStorage": {
+            "srcBackupStorageUuid": BS_MAIN,
+            "dstBackupStorageUuid": BS_DR,
+        }
+    }
+    synced = run_job(http, writable, wauth, "PUT", f"{DATABASE_BACKUPS}/{backup['uuid']}/actions", action)
+    assert synced.status_code == 200, synced.text
+    refs = synced.json()["inventory"]["backupStorageRefs"]
+    assert [ref["backupStorageUuid"] for ref in refs] == [BS_MAIN, BS_DR]
+    assert backups_named(http, writable, wauth, "alt-backup") == [synced.json()["inventory"]]
+    again = run_job(http, writable, wauth, "PUT", f"{DATABASE_BACKUPS}/{backup['uuid']}/actions", action)
+    assert_outcome(again, (503, "SYS.1006"))
+
+
+def test_delete_removes_named_copies_then_the_backup(
+    http: requests.Session, writable: AltZStackServer, wauth: dict[str, str]
+) -> None:
+    backup = run_job(http, writable, wauth, "POST", DATABASE_BACKUPS, create_body()).json()["inventory"]
+    action = {
+        "syncDatabaseBackupFromImageStoreBackupStorage": {
+            "srcBackupStorageUuid": BS_MAIN,
+            "dstBackupStorageUuid": BS_DR,
+        }
+    }
+    run_job(http, writable, wauth, "PUT", f"{DATABASE_BACKUPS}/{backup['uuid']}/actions", action)
+    path = f"{DATABASE_BACKUPS}/{backup['uuid']}"
+    partial = run_job(http, writable, wauth, "DELETE", path, params=[("backupStorageUuids", BS_DR)])
+    assert (partial.status_code, partial.json()) == (200, {})
+    (left,) = backups_named(http, writable, wauth, "alt-backup")
+    assert [ref["backupStorageUuid"] for ref in left["backupStorageRefs"]] == [BS_MAIN]
+    assert run_job(http, writable, wauth, "DELETE", path).json() == {}
+    assert backups_named(http, writable, wauth, "alt-backup") == []
+    # Deleting what is already gone succeeds, as ZStack's delete APIs do.
+    gone = run_job(http, writable, wauth, "DELETE", path)
+    assert (gone.status_code, gone.json()) == (200, {})
+
+
+def test_recover_answers_a_port_and_changes_nothing(
+    http: requests.Session, writable: AltZStackServer, wauth: dict[str, str]
+) -> None:
+    before = query(http, writable, wauth, DATABASE_BACKUPS, []).json()
+    seed = str(alt_inventory.DATABASE_BACKUPS[0]["uuid"])
+    body = {"recoverDatabaseFromBackup": {"uuid": seed, "mysqlRootPassword": "secret"}}
+    recovered = run_job(http, writable, wauth, "PUT", f"{DATABASE_BACKUPS}/actions", body)
+    assert recovered.status_code == 200, recovered.text
+    assert set(recovered.json()) == {"logListenPort"}
+    assert isinstance(recovered.json()["logListenPort"], int)
+    assert query(http, writable, wauth, DATABASE_BACKUPS, []).json() == before
+    no_password = run_job(
+        http, writable, wauth, "PUT", f"{DATABASE_BACKUPS}/actions", {"recoverDatabaseFromBackup": {"uuid": seed}}
+    )
+    assert_outcome(no_password, (503, "SYS.1007"))
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(create_body(None), "SYS.1007", id="missing-name"),
+        pytest.param(create_body(""), "SYS.1007", id="empty-name"),
+        pytest.param(create_body(" \t\n"), "SYS.1007", id="blank-name"),
+        pytest.param(create_body("n" * 256), "SYS.1007", id="256-name"),
+        # 128 code points, 256 UTF-16 code units: too long for Java's String.length().
+        pytest.param(create_body("\U0001f600" * 128), "SYS.1007", id="256-units-astral"),
+        pytest.param(create_body(storage=uuid.uuid4().hex), "SYS.1003", id="unknown-backup-storage"),
+        pytest.param(create_body(storage=""), "SYS.1007", id="empty-backup-storage"),
+        pytest.param(create_body(storage=" \t"), "SYS.1007", id="blank-backup-storage"),
+        pytest.param({"params": {"name": "x"}}, "SYS.1007", id="missing-backup-storage"),
+        pytest.param(create_body(storage=BS_SFTP_DISABLED), "SYS.1006", id="disabled-backup-storage"),
+        pytest.param(create_body(resourceUuid="not-a-uuid"), "SYS.1007", id="bad-resource-uuid"),
+        pytest.param(create_body("n" * 255), "", id="255-name"),
+        pytest.param(create_body("\U0001f600" * 127 + "n"), "", id="255-units-astral"),
+        pytest.param(create_body("\u00a0"), "", id="nbsp-is-not-trimmed"),
+        # Trimmed before the length check: 255 characters between spaces fit.
+        pytest.param(create_body(" " + "n" * 255 + " \t"), "", id="255-name-after-trim"),
+    ],
+)
+def test_create_validation_happens_in_the_job(
+    http: requests.Session, writable: AltZStackServer, wauth: dict[str, str], body: dict[str, object], expected: str
+) -> None:
+    final = run_job(http, writable, wauth, "POST", DATABASE_BACKUPS, body)
+    if expected:
+        assert_outcome(final, (503, expected))
+        assert len(query(http, writable, wauth, DATABASE_BACKUPS, []).json()["inventories"]) == len(
+            alt_inventory.DATABASE_BACKUPS
+        )
+    else:
+        assert final.status_code == 200, final.text
+        params = body["params"]
+        assert isinstance(params, dict)
+        assert final.json()["inventory"]["name"] == str(params["name"]).strip(" \t")  # stored trimmed
+
+
+def test_unknown_session_is_told_by_the_job(http: requests.Session, writable: AltZStackServer) -> None:
+    stranger = {"Authorization": f"OAuth {uuid.uuid4().hex}"}
+    final = run_job(http, writable, stranger, "POST", DATABASE_BACKUPS, create_body())
+    assert_outcome(final, (503, "ID.1001"))
+    missing = http.post(f"{writable.url}{DATABASE_BACKUPS}", json=create_body(), timeout=TIMEOUT)
+    assert_outcome(missing, (400, "missing header 'Authorization'"))  # synchronous: no job
+
+
+def test_job_uuid_header(http: requests.Session, wauth: dict[str, str]) -> None:
+    now = [0.0]
+    with AltZStackServer(job_retention=60.0, job_clock=lambda: now[0]) as server:
+        auth = {"Authorization": f"OAuth {login(http, server)}"}
+        url = f"{server.url}{DATABASE_BACKUPS}"
+        short = http.post(url, json=create_body(), headers={**auth, "X-Job-UUID": "a" * 31}, timeout=TIMEOUT)
+        assert_outcome(short, (400, "Invalid header[X-Job-UUID], it must be a UUID with '-' stripped"))
+        job = uuid.uuid4().hex
+        first = http.post(url, json=create_body(), headers={**auth, "X-Job-UUID": job}, timeout=TIMEOUT)
+        job_path = accepted(first)
+        duplicate = http.post(url, json=create_body("b"), headers={**auth, "X-Job-UUID": job}, timeout=TIMEOUT)
+        assert_outcome(duplicate, (400, f"Duplicate job uuid[{job}]"))  # also while the job runs
+        assert finish(http, server, job_path)[1].status_code == 200
+        now[0] = 59.9
+        assert http.get(f"{server.url}{job_path}", timeout=TIMEOUT).status_code == 200
+        now[0] = 60.0  # the retention has passed: the job is forgotten, its uuid free again
+        assert_outcome(http.get(f"{server.url}{job_path}", timeout=TIMEOUT), (404, "the job has been expired"))
+        reused = http.post(url, json=create_body("c"), headers={**auth, "X-Job-UUID": job}, timeout=TIMEOUT)
+        assert accepted(reused) == job_path
+        assert len(backups_named(http, server, auth, "alt-backup")) == 1  # the duplicate never ran
+
+
+def test_job_path_answers_only_get(http: requests.Session, writable: AltZStackServer) -> None:
+    for method in ("POST", "PUT", "DELETE"):
+        response = http.request(method, f"{writable.url}{JOBS}/{uuid.uuid4().hex}", timeout=TIMEOUT)
+        assert_outcome(response, (405, "only GET method is allowed for querying job status"))
+    assert_outcome(
+        http.get(f"{writable.url}{JOBS}/{uuid.uuid4().hex}", timeout=TIMEOUT), (404, "the job has been expired")
+    )
+
+
+def test_location_names_the_node_address_and_jobs_may_end_at_once(http: requests.Session) -> None:
+    with AltZStackServer(node_address="192.0.2.10:8080", polls_while_running=0) as server:
+        auth = {"Authorization": f"OAuth {login(http, server)}"}
+        first = http.post(f"{server.url}{DATABASE_BACKUPS}", json=create_body(), headers=auth, timeout=TIMEOUT)
+        job_path = accepted(first)
+        assert first.json()["location"] == f"http://192.0.2.10:8080{job_path}"
+        running, final = finish(http, server, job_path)
+        assert (running, final.status_code) == ([], 200)
+
+
+def test_job_work_runs_once() -> None:
+    calls: list[int] = []
+
+    def work() -> JobOutcome:
+        calls.append(1)
+        return JobOutcome(200, b"{}")
+
+    table = JobTable(polls_while_running=1)
+    assert table.submit("j", work)
+    assert not table.submit("j", work)
+    assert [table.poll("j") for _ in range(3)] == [
+        JobOutcome(202, b"{}"),
+        JobOutcome(200, b"{}"),
+        JobOutcome(200, b"{}"),
+    ]
+    assert calls == [1]
+    assert table.poll("other") is None

@@ -6,7 +6,9 @@ GetVersion and ValidateSession with 404 and the suite (rightly) refuses it as "n
 therefore serves an extended copy that adds those four session calls, written here from the protocol notes
 (../shared/reference/zstack-rest-protocol.md §2), not from our schemas. Against that, a run must end in a
 clear verdict (exit 0 or 1, never an internal error) and every finding must be a true one: a known way in which
-Prism is not ZStack, listed in ``TRUE_FINDINGS`` with the reason each is true.
+Prism is not ZStack, listed in ``TRUE_FINDINGS`` with the reason each is true. The same holds for one run with
+``--zstack-allow-writes`` (issue 9): Prism keeps no state and serves no job endpoint, so its findings there are
+the synchronous answers and unvalidated writes, and nothing it "created" may be reported cleaned up.
 """
 
 from __future__ import annotations
@@ -117,6 +119,17 @@ _BAD_QUERY = (
     "503 SYS.1007 (missing, empty, out-of-range values), 400 'only one value' (a scalar twice) or 500 'For input "
     "string' (a non-number) (notes §1)"
 )
+_NO_JOBS = (
+    "no jobs: the document follows the portal pages, which label the family Synchronous and give each of its APIs "
+    "a 200 response, so Prism answers the call itself 200 with the example, never 202 {location, apiTimeout} "
+    "(ZStack: async, SDK needPoll=true, notes §3 and §5)"
+)
+_NO_WRITE_CHECKS = (
+    "no state and no checks beyond the schema: Prism answers a write 200 with the example whatever the X-Job-UUID "
+    "(a malformed one included), the session, the name's length or emptiness (the document has no minLength or "
+    "maxLength for it) and whether the backup storage exists; ZStack refuses each (400, or a job ending 503, "
+    "notes §1 and §3)"
+)
 TRUE_FINDINGS: dict[tuple[str, str], str] = {
     ("request.refused", "auth:"): "auth ignored: Prism checks only that an Authorization header is present "
     "(an apiKey scheme), never the session, so a wrong scheme, an unknown or a logged-out session gets 200 and data",
@@ -145,6 +158,23 @@ TRUE_FINDINGS: dict[tuple[str, str], str] = {
     "(e.g. q=) with its listing; ZStack refuses it 400 (notes §6)",
     ("request.accepted", "generated"): "Prism validates query booleans strictly (all=AAA gets 400 'string'); "
     "ZStack converts them with Boolean.valueOf, any text but 'true' reads false, and answers 200",
+    ("request.zstack-error", "unknown-job"): "no job endpoint: the document has no /api-jobs path (the pages "
+    "describe no job API), so Prism answers a poll of an unknown job with its own 404 problem+json "
+    "NO_PATH_MATCHED_ERROR; the status is ZStack's, the text is not 'the job has been expired' (notes §3)",
+    ("request.list-encodings-agree", "list-encodings-"): "no parameter reading: --dynamic generates every answer "
+    "afresh, so the repeated-key and indexed-key forms of one list can get different bodies; ZStack reads both into "
+    "the same list (notes §1) and answers them alike (seen about one dynamic run in ten)",
+    # Writes mode (test_prism_writes_run_has_only_true_findings): Prism keeps no state and serves no job endpoint.
+    ("async.accepted", "lifecycle-"): _NO_JOBS,
+    ("async.accepted", "valid-create-body"): _NO_JOBS,
+    ("request.refused", "malformed-job-uuid"): _NO_WRITE_CHECKS,
+    ("request.refused", "unknown-session"): _NO_WRITE_CHECKS,
+    ("request.refused", "empty-name"): _NO_WRITE_CHECKS,
+    ("request.refused", "256-name"): _NO_WRITE_CHECKS,
+    ("request.refused", "unknown-backup-storage"): _NO_WRITE_CHECKS,
+    ("request.refusal-class", "missing-name"): "Prism refuses a Create body without the required name at once with "
+    "422 problem+json (its request validation); ZStack accepts the call (202) and its job ends 503 SYS.1007 "
+    "(notes §1 'Parameter validation', §3)",
     ("response.shape", ""): "Gson dates and generated junk: Prism renders 'created' as 'string' or lorem ipsum, "
     "not Gson's 'MMM d, yyyy h:mm:ss AM/PM', and fills a success body's error.cause chain with objects that "
     "lack the envelope's required code/description/details (the recursive $ref it cannot follow)",
@@ -251,3 +281,45 @@ def test_prism_gets_a_clear_verdict_with_only_true_findings(prism: str, tmp_path
         r["test"] for r in run.results["records"] if r["outcome"] == "failed" and not r["findings"]
     ]
     assert failed_without_finding == []
+
+
+# Prism's QueryBackupStorage example names a storage whose state and status are not Enabled/Connected, so the
+# lifecycle would find none to write to: it is named instead (the uuid of the page's example storage).
+EXAMPLE_STORAGE = "9d2e7b4c1a0f4e6b8c3d5a7f2e1b0c94"
+
+
+@pytest.mark.parametrize("prism", ["static"], indirect=True)
+def test_prism_writes_run_has_only_true_findings(prism: str, tmp_path: Path) -> None:
+    """--zstack-allow-writes against a server with no state and no job endpoint: a clear verdict, every finding
+    true (answered 200 instead of 202, writes not validated), and nothing the suite could not remove passed off
+    as cleaned up."""
+    args: tuple[str, ...] = (
+        "--zstack-url", prism, "--zstack-schemas", str(SCHEMAS),
+        "--zstack-account", "admin", "--zstack-password", "zstack-contract-S3cret-pw",
+        "--zstack-image-store-url", STORE, "--zstack-rate-limit", "0", "--zstack-examples", "5",
+        "--zstack-timeout", "5", "--zstack-job-timeout", "5",
+        "--zstack-allow-writes", "--zstack-param", f"backupStorageUuid={EXAMPLE_STORAGE}",
+    )  # fmt: skip
+    run = run_contract(tmp_path, *args, timeout=90)
+    assert not run.killed
+    assert run.internal_errors() == [], run.output[-5000:]
+    assert run.returncode == 1, run.output[-5000:]
+    assert run.results is not None
+    findings = {
+        (f["rule"], f["case"], f["path"])
+        for r in run.results["records"]
+        if r["family"] != "docs"
+        for f in r["findings"]
+        if f["level"] != "doc"
+    }
+    # The writes were made: the lifecycle's Create was sent and judged as the synchronous answer it got.
+    assert ("async.accepted", "lifecycle-create", "$") in findings, sorted(findings)
+    assert sorted((rule, case, path) for rule, case, path in findings if not _true(rule, case)) == []
+    failed_without_finding = [
+        r["test"] for r in run.results["records"] if r["outcome"] == "failed" and not r["findings"]
+    ]
+    assert failed_without_finding == []
+    # Prism's Create answers the example's uuid 'string', which no Delete can name: the report must not call the
+    # lifecycle's backup cleaned up.
+    lifecycle = [entry for entry in run.results["meta"]["created"] if entry["name"].endswith("-lifecycle")]
+    assert [entry["cleanedUp"] for entry in lifecycle] == [False], lifecycle
