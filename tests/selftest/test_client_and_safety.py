@@ -15,6 +15,7 @@ from zstack_contract.generation.safety import (
     never_live_refusal,
     request_refusal,
     safe_url,
+    write_only_paths,
 )
 from zstack_contract.specs.formats import java_length
 from zstack_contract.transport.client import (
@@ -322,3 +323,60 @@ def test_the_embedded_mock_gets_the_restore() -> None:
 )
 def test_java_length_counts_utf16_code_units(text: str, length: int) -> None:
     assert java_length(text) == length
+
+
+# --- a GET that ZStack would run as a write ------------------------------------------------------------------------
+
+FAMILY_PATHS = [
+    ("GET", "/zstack/v1/database-backups"),
+    ("GET", "/zstack/v1/database-backups/{uuid}"),
+    ("GET", "/zstack/v1/database-backups/image-store"),
+    ("POST", "/zstack/v1/database-backups"),
+    ("DELETE", "/zstack/v1/database-backups/{uuid}"),
+    ("PUT", "/zstack/v1/database-backups/{databaseBackupUuid}/backup-storage/{backupStorageUuid}/actions"),
+    ("DELETE", "/zstack/v1/exported-database-backup/{databaseBackupUuid}/backup-storage/{backupStorageUuid}"),
+    ("PUT", "/zstack/v1/database-backups/{uuid}/actions"),
+    ("PUT", "/zstack/v1/database-backups/actions"),
+]
+WRITE_ONLY = write_only_paths(FAMILY_PATHS)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/zstack/v1/database-backups/actions",  # Recover's own path: the Query short form's template matches too
+        "/zstack/v1/database-backups/0123/actions",
+        "/zstack/v1/database-backups/a/backup-storage/b/actions",
+        "/zstack/v1/database-backups/a/backup-storage/b/actions/",
+        "/zstack/v1/database-backups/a/backup-storage/b/actions;jsessionid=1",
+        "/zstack/v1/exported-database-backup/a/backup-storage/b",
+        "/zstack/v1/exported-database-backup/a%2Db/backup-storage/b",
+    ],
+)
+def test_a_get_on_a_path_only_writes_serve_is_refused(path: str) -> None:
+    # RestServer runs the only API of a path whatever the method: a GET there is the write itself.
+    refusal = request_refusal("GET", path, None, WRITE_ONLY)
+    assert refusal is not None
+    assert "only state-changing APIs serve" in refusal
+    assert request_refusal("HEAD", path, None, WRITE_ONLY) is not None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/zstack/v1/database-backups",
+        "/zstack/v1/database-backups/0123456789abcdef0123456789abcdef",  # shared with the Query short form
+        "/zstack/v1/database-backups/image-store",
+        "/zstack/v1/database-backups/a/backup-storage",
+        "/zstack/v1/exported-database-backup/a/backup-storage/b/more",
+    ],
+)
+def test_a_get_on_a_path_a_read_api_serves_is_allowed(path: str) -> None:
+    assert request_refusal("GET", path, None, WRITE_ONLY) is None
+
+
+def test_the_client_refuses_a_get_on_a_write_only_path_unless_writes_are_on() -> None:
+    read_only = ZStackClient("http://127.0.0.1:9", timeout=1.0, session=Secret("0" * 32), write_only=WRITE_ONLY)
+    with pytest.raises(UnsafeRequestError, match="only state-changing APIs serve"):
+        read_only.send("GET", "/zstack/v1/database-backups/x/actions")
+    assert read_only.requests_sent == 0

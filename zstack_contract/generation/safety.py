@@ -45,11 +45,42 @@ def is_session_uuid(value: str) -> bool:
     return _SESSION_UUID.fullmatch(value) is not None
 
 
-def request_refusal(method: str, target: str, body: str | None) -> str | None:
+_TEMPLATE_VARIABLE = re.compile(r"\{\w+\}")
+
+
+def write_only_paths(apis: Iterable[tuple[str, str]]) -> tuple[re.Pattern[str], ...]:
+    """The paths a GET would run a state-changing API on, from the catalogue's ``(method, path template)`` pairs.
+
+    ZStack picks the API of a path by the method only where several APIs share it; a path that only
+    state-changing APIs serve runs the API whatever the method, a GET reading its parameters from the query
+    string (protocol notes §1 'Wrong HTTP method'). So a template of a non-GET API that no GET API shares
+    (ZStack compares templates with their variables numbered, ``{0}``, ``{1}``) is a write, even to a GET.
+    Each variable matches one path segment.
+    """
+
+    def normalised(template: str) -> str:
+        count = iter(range(1000))
+        return _TEMPLATE_VARIABLE.sub(lambda _: f"{{{next(count)}}}", template)
+
+    pairs = list(apis)
+    read = {normalised(path) for method, path in pairs if method in ("GET", "HEAD")}
+    patterns = []
+    for method, path in pairs:
+        if method in ("GET", "HEAD") or normalised(path) in read:
+            continue
+        parts = _TEMPLATE_VARIABLE.split(path)
+        patterns.append(re.compile("[^/]+".join(re.escape(part) for part in parts)))
+    return tuple(patterns)
+
+
+def request_refusal(
+    method: str, target: str, body: str | None, write_only: Iterable[re.Pattern[str]] = ()
+) -> str | None:
     """Why ``method target`` (path plus ``?query`` as sent) must not be sent read-only, or None if it may.
 
-    Allowed: GET/HEAD of anything under /zstack/v1/; PUT login; PUT management-nodes/actions whose body's only
-    key is getVersion; DELETE of one session by its uuid (the suite's own logout). Nothing else.
+    Allowed: GET/HEAD under /zstack/v1/ except on ``write_only`` paths (see :func:`write_only_paths`); PUT login;
+    PUT management-nodes/actions whose body's only key is getVersion; DELETE of one session by its uuid (the
+    suite's own logout). Nothing else.
     """
     if not _METHOD.fullmatch(method):
         return "the method is not an upper-case token"
@@ -68,7 +99,13 @@ def request_refusal(method: str, target: str, body: str | None) -> str | None:
     if not decoded.startswith("/") or any(s.split(";")[0] in (".", "..") for s in segments):
         return "the path has '.' or '..' segments"
     if method in ("GET", "HEAD"):
-        return None if decoded.startswith(API_PREFIX) else f"the path is not under {API_PREFIX}"
+        if not decoded.startswith(API_PREFIX):
+            return f"the path is not under {API_PREFIX}"
+        # Tomcat drops ";params" from each segment before the path reaches RestServer.
+        bare = "/".join(segment.split(";")[0] for segment in decoded.split("/")).rstrip("/")
+        if any(pattern.fullmatch(bare) for pattern in write_only):
+            return "a path only state-changing APIs serve (ZStack runs such an API whatever the method)"
+        return None
     if query:
         return "a write-like method with a query string"
     if method == "PUT" and decoded == LOGIN_PATH:

@@ -28,7 +28,7 @@ import pytest
 
 from zstack_contract.engine.findings import CheckRecord
 from zstack_contract.generation.cases import suite_supplies
-from zstack_contract.generation.safety import never_live_refusal, request_refusal
+from zstack_contract.generation.safety import never_live_refusal, request_refusal, write_only_paths
 from zstack_contract.pytest.lifecycle import LIFECYCLE_APIS, MOCK_ONLY_REASON
 from zstack_contract.reporting.summary import NOT_EXERCISED
 from zstack_contract.specs.contract import ApiContract
@@ -227,3 +227,10 @@ def send(
             fill[placeholder] = session or zstack.probe_session()
     return zstack.client.send(api.spec.method, path, query=query, auth=auth, headers=headers, path_secrets=fill)
 
+
+
+def catalogue_write_only_paths(catalog: Iterable[ApiContract]) -> tuple[re.Pattern[str], ...]:
+    """The catalogue's paths that only state-changing APIs serve: a GET there would run the API on ZStack."""
+    return write_only_paths(
+        (api.spec.method, path) for api in catalog for path in (api.spec.path, *api.alternate_paths)
+    )

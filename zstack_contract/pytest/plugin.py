@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import tempfile
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -30,6 +31,7 @@ from zstack_contract.pytest.exercise import (
     READ_METHODS,
     Writes,
     auth_required,
+    catalogue_write_only_paths,
     no_auth_apis,
     not_exercised_records,
     read_apis,
@@ -236,7 +238,11 @@ def pytest_collection(session: pytest.Session) -> None:
     if not config.stash.get(CONTRACT_RUN, False) or not _is_controller(config) or config.option.collectonly:
         return
     try:
-        target = open_target(config.stash[SETTINGS], workers=worker_count(config))
+        target = open_target(
+            config.stash[SETTINGS],
+            workers=worker_count(config),
+            write_only=_write_only(config),
+        )
     except TargetError as exc:
         config.stash[HALT] = Halt(NOT_RUN, str(exc))
         # The reason is printed once, in the conformance summary; the exit line only points there.
@@ -246,6 +252,11 @@ def pytest_collection(session: pytest.Session) -> None:
     if _is_xdist_controller(config):
         # The workers open their own; this one only proved the node is there.
         _close_target(config)
+
+
+def _write_only(config: pytest.Config) -> tuple[re.Pattern[str], ...]:
+    catalog: list[ApiContract] = config.stash[CATALOG]
+    return catalogue_write_only_paths(catalog)
 
 
 def _close_target(config: pytest.Config) -> None:
@@ -421,7 +432,11 @@ def zstack(pytestconfig: pytest.Config) -> Generator[Target, None, None]:
     """
     target = pytestconfig.stash.get(TARGET, None)
     if target is None:
-        target = open_target(pytestconfig.stash[SETTINGS], workers=worker_count(pytestconfig))
+        target = open_target(
+            pytestconfig.stash[SETTINGS],
+            workers=worker_count(pytestconfig),
+            write_only=_write_only(pytestconfig),
+        )
         pytestconfig.stash[TARGET] = target
         note_target(pytestconfig, target)
     _metadata_version(pytestconfig, target)

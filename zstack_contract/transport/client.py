@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import http.client
 import json
+import re
 import shlex
 import socket
 import threading
@@ -336,6 +337,7 @@ class ZStackClient:
         session: Secret | None = None,
         allow_writes: bool = False,
         embedded_mock: bool = False,
+        write_only: Iterable[re.Pattern[str]] = (),
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -346,6 +348,8 @@ class ZStackClient:
         self.timeout = timeout
         self.session = session
         self.allow_writes = allow_writes
+        # Paths a GET would run a state-changing API on (safety.write_only_paths): the catalogue's, set by its user.
+        self.write_only: tuple[re.Pattern[str], ...] = tuple(write_only)
         # Only the suite's own in-process mock may get requests that restore a management node's data.
         self.embedded_mock = embedded_mock
         self.max_response_bytes = max_response_bytes
@@ -421,7 +425,9 @@ class ZStackClient:
             raise UnsafeRequestError(
                 f"refusing {method} {self.mask(wire.target)}: never sent to a live management node ({never})"
             )
-        refusal = None if self.allow_writes else request_refusal(wire.method, wire.target, _text(wire.body))
+        refusal = None if self.allow_writes else request_refusal(
+            wire.method, wire.target, _text(wire.body), self.write_only
+        )
         if refusal is not None:
             raise UnsafeRequestError(
                 f"refusing {method} {self.mask(wire.target)}: the suite is read-only against a live cloud ({refusal})"

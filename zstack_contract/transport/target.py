@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, SEEDED_IMAGE_STORE_URL, MockZStack
@@ -151,10 +153,12 @@ def _login_advice(exc: LoginRejectedError) -> str:
     return str(exc)
 
 
-def open_target(settings: Settings, *, workers: int = 1) -> Target:
+def open_target(settings: Settings, *, workers: int = 1, write_only: Iterable[re.Pattern[str]] = ()) -> Target:
     """Start or reach the node, read its version, log in. Raises TargetError with one actionable message.
 
-    ``workers`` processes share the run (pytest-xdist): each gets an equal share of the rate cap.
+    ``workers`` processes share the run (pytest-xdist): each gets an equal share of the rate cap. ``write_only``:
+    the catalogue's paths a GET would run a state-changing API on (:func:`safety.write_only_paths`), refused
+    read-only like any write.
     """
     mock: MockZStack | None = None
     account: str | None
@@ -174,6 +178,7 @@ def open_target(settings: Settings, *, workers: int = 1) -> Target:
         session=settings.session,
         allow_writes=settings.allow_writes,
         embedded_mock=mock is not None,
+        write_only=write_only,
         max_response_bytes=settings.max_response_bytes,
     )
     target = Target(settings, client, None, mock, account, password)
