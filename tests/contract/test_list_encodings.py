@@ -7,8 +7,9 @@ envelope), never a server error; indexed keys should be (no SDK sends them). The
 shape and generated tests: judging it here too would fail this property on every example of a shape
 deviation and make hypothesis shrink it for nothing.
 
-Only what the server repeats deterministically is compared: the repeated-keys request goes out twice first,
-and when its two answers differ (a server that invents bodies, like Prism ``--dynamic``), only statuses are.
+Only what the server repeats deterministically is compared: when the two encodings get different answers, the
+repeated-keys request goes out once more, and when its two answers differ (a server that invents bodies, like
+Prism ``--dynamic``), only statuses are. (Asked only then: two equal answers need no determinism check.)
 """
 
 from __future__ import annotations
@@ -94,10 +95,10 @@ def test_list_encodings_agree(
     base, path = positive.query(), positive.path
     repeated_query = (*base, *((list_param, v) for v in values))
     first = send(zstack, api, query=repeated_query, path_values=path)
-    second = send(zstack, api, query=repeated_query, path_values=path)
     indexed = send(
         zstack, api, query=(*base, *((f"{list_param}.{i}", v) for i, v in enumerate(values))), path_values=path
     )
+    second = first if answer(first) == answer(indexed) else send(zstack, api, query=repeated_query, path_values=path)
     case = f"list-encodings-{list_param}"
     findings = list_encoding_findings(api, case, first, second, indexed)
     shown = indexed if any(f.rule == "request.list-encodings-agree" for f in findings) else first

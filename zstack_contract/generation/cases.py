@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
 from zstack_contract.generation import expectations as table
@@ -76,12 +77,22 @@ def documented_flags(api: ApiContract) -> dict[str, str]:
     call lacks its subject): values the page shows working, so positive calls send them unless the user gives
     others. Booleans only: an example's literal number or text (``registryPort=1``) illustrates, it need not
     work on any node."""
-    try:
-        curl = parse_curl(api.spec.example.request_curl)
-    except CurlParseError:
-        return {}
     flags = {p.name for p in api.spec.parameters if p.location == "query" and p.type.lower() == "boolean"}
-    return {key: value for key, value in curl.query if key in flags and value in ("true", "false")}
+    return {
+        key: value
+        for key, value in _curl_query(api.spec.example.request_curl)
+        if key in flags and value in ("true", "false")
+    }
+
+
+@lru_cache(maxsize=1024)
+def _curl_query(curl_text: str) -> tuple[tuple[str, str], ...]:
+    """The query pairs of a page's curl example (none when it does not parse), parsed once per text: every case
+    builder of every API asks at collection."""
+    try:
+        return tuple(parse_curl(curl_text).query)
+    except CurlParseError:
+        return ()
 
 
 def positive_values(api: ApiContract, configured: Mapping[str, str]) -> PositiveValues:
