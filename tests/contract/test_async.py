@@ -17,17 +17,9 @@ from zstack_contract.engine.async_checks import job_findings
 from zstack_contract.engine.checks import check_exchange
 from zstack_contract.engine.findings import Family
 from zstack_contract.generation import expectations as table
+from zstack_contract.generation.calls import build_call, fresh_uuid
 from zstack_contract.pytest.exercise import restores_node_data
 from zstack_contract.pytest.judge import Judge
-from zstack_contract.pytest.lifecycle import (
-    MOCK_ONLY_REASON,
-    STEP_APIS,
-    Lifecycle,
-    WriteContext,
-    build_call,
-    created_uuid,
-    fresh_uuid,
-)
 from zstack_contract.pytest.stash import CATALOG
 from zstack_contract.pytest.writes import skip_unless_writes, worker_label
 from zstack_contract.settings import Settings
@@ -36,6 +28,13 @@ from zstack_contract.transport import jobs
 from zstack_contract.transport.client import Auth, Exchange
 from zstack_contract.transport.jobs import JOBS_PREFIX, JobRun
 from zstack_contract.transport.ledger import resource_name
+from zstack_contract.transport.lifecycle import (
+    MOCK_ONLY_REASON,
+    STEP_APIS,
+    Lifecycle,
+    WriteContext,
+    created_uuid,
+)
 from zstack_contract.transport.target import Target
 
 pytestmark = pytest.mark.zstack_family(Family.ASYNC)

@@ -15,20 +15,27 @@ import pytest
 from zstack_contract.engine.async_checks import job_findings
 from zstack_contract.engine.checks import check_exchange
 from zstack_contract.engine.findings import Family, Finding
-from zstack_contract.generation import expectations as table
-from zstack_contract.generation.safety import never_live_refusal
-from zstack_contract.pytest.judge import Judge
-from zstack_contract.pytest.lifecycle import MOCK_ONLY_REASON, STEP_APIS, Lifecycle, Step, build_call, result_inventory
-from zstack_contract.pytest.lifecycle_checks import (
+from zstack_contract.engine.lifecycle_checks import (
     deleted_findings,
     export_url_findings,
     query_agrees_findings,
     sync_findings,
 )
+from zstack_contract.generation import expectations as table
+from zstack_contract.generation.calls import build_call
+from zstack_contract.generation.safety import never_live_refusal
+from zstack_contract.pytest.judge import Judge
 from zstack_contract.pytest.stash import CATALOG
 from zstack_contract.pytest.writes import skip_unless_writes
 from zstack_contract.settings import Settings
 from zstack_contract.transport.client import Exchange
+from zstack_contract.transport.lifecycle import (
+    MOCK_ONLY_REASON,
+    STEP_APIS,
+    Lifecycle,
+    Step,
+    result_inventory,
+)
 from zstack_contract.transport.target import Target
 
 pytestmark = pytest.mark.zstack_family(Family.LIFECYCLE)

@@ -17,10 +17,8 @@ from hypothesis import strategies as st
 from zstack_contract.engine.async_checks import job_findings
 from zstack_contract.engine.findings import Family
 from zstack_contract.generation import expectations as table
-from zstack_contract.pytest.judge import Judge
-from zstack_contract.pytest.lifecycle import STEP_APIS, WriteContext, build_call, created_uuid
-from zstack_contract.pytest.stash import CATALOG
-from zstack_contract.pytest.write_bodies import (
+from zstack_contract.generation.calls import build_call
+from zstack_contract.generation.write_bodies import (
     FILL_TO_LIMIT,
     FILL_TO_LIMIT_ASTRAL,
     INVALID_BODIES,
@@ -31,11 +29,14 @@ from zstack_contract.pytest.write_bodies import (
     example_name,
     invalid_call,
 )
+from zstack_contract.pytest.judge import Judge
+from zstack_contract.pytest.stash import CATALOG
 from zstack_contract.pytest.writes import worker_label
 from zstack_contract.settings import Settings
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.transport import jobs
 from zstack_contract.transport.ledger import resource_name
+from zstack_contract.transport.lifecycle import STEP_APIS, WriteContext, created_uuid
 from zstack_contract.transport.target import Target
 
 pytestmark = pytest.mark.zstack_family(Family.LIFECYCLE)

@@ -21,9 +21,9 @@ from zstack_contract.pytest.exercise import (
     not_exercised_records,
     read_apis,
 )
-from zstack_contract.pytest.lifecycle import MOCK_ONLY_REASON
 from zstack_contract.reporting.summary import NOT_RUN, one_line, summarize
 from zstack_contract.specs.contract import ApiContract, load_catalog
+from zstack_contract.transport.lifecycle import MOCK_ONLY_REASON
 
 CATALOG = {api.name: api for api in load_catalog(SCHEMAS)}
 STATE_CHANGING = {

@@ -16,16 +16,14 @@ import pytest
 
 from tests.selftest.conftest import REPO, SCHEMAS
 from tests.selftest.suite_runner import SuiteRun, run_suite
-from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, MockZStack
-from zstack_contract.mock.family import DATABASE_BACKUP, Store
-from zstack_contract.pytest.lifecycle import IMAGE_STORE, Call, Storage, build_call, choose_storages, storages_from
-from zstack_contract.pytest.lifecycle_checks import (
+from zstack_contract.engine.lifecycle_checks import (
     deleted_findings,
     export_url_findings,
     query_agrees_findings,
     sync_findings,
 )
-from zstack_contract.pytest.write_bodies import (
+from zstack_contract.generation.calls import Call, build_call
+from zstack_contract.generation.write_bodies import (
     ASTRAL,
     INVALID_BODIES,
     NAME_LIMIT,
@@ -34,11 +32,14 @@ from zstack_contract.pytest.write_bodies import (
     invalid_call,
     name_of_length,
 )
+from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, MockZStack
+from zstack_contract.mock.family import DATABASE_BACKUP, Store
 from zstack_contract.reporting.created import created_lines
 from zstack_contract.specs.contract import load_catalog
 from zstack_contract.specs.formats import java_length
 from zstack_contract.transport.client import Exchange
 from zstack_contract.transport.ledger import RESOURCE_PREFIX
+from zstack_contract.transport.lifecycle import IMAGE_STORE, Storage, choose_storages, storages_from
 
 SPECS = {api.name: api for api in load_catalog(SCHEMAS)}
 

@@ -5,7 +5,7 @@ write lifecycle, or leave it alone and say so.
 - ``session``: a non-GET API that needs no session and that the client's read-only allow-list lets through:
   login, logout of the suite's own sessions, GetVersion. ``tests/contract/test_sessions.py`` tests these.
 - ``write``: a state-changing API, with ``--zstack-allow-writes``: the write lifecycle
-  (:mod:`zstack_contract.pytest.lifecycle`) sends it once, in order, and the async and lifecycle tests judge it.
+  (:mod:`zstack_contract.transport.lifecycle`) sends it once, in order, and the async and lifecycle tests judge it.
 - ``mock-only``: a state-changing API whose own call restores the management node's data
   (``safety.never_live_refusal``): with ``--zstack-allow-writes`` the lifecycle sends it to the embedded mock only.
 - ``not-exercised``: every other non-GET API (all of them in a read-only run). Never sent; listed once in every
@@ -29,11 +29,11 @@ import pytest
 from zstack_contract.engine.findings import CheckRecord
 from zstack_contract.generation.cases import suite_supplies
 from zstack_contract.generation.safety import never_live_refusal, request_refusal, write_only_paths
-from zstack_contract.pytest.lifecycle import LIFECYCLE_APIS, MOCK_ONLY_REASON
 from zstack_contract.reporting.summary import NOT_EXERCISED
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.specs.spec import Param
 from zstack_contract.transport.client import Auth, Exchange, LoginRejectedError
+from zstack_contract.transport.lifecycle import LIFECYCLE_APIS, MOCK_ONLY_REASON
 from zstack_contract.transport.secret import Secret
 from zstack_contract.transport.target import Target, TargetError
 

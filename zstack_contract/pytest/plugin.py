@@ -46,7 +46,6 @@ from zstack_contract.pytest.judge import (
     scrub_report,
     settle_target_error,
 )
-from zstack_contract.pytest.lifecycle import Lifecycle, WriteContext, discover, run_lifecycle
 from zstack_contract.pytest.stash import (
     BASELINE,
     CATALOG,
@@ -68,6 +67,7 @@ from zstack_contract.reporting.results import RunResults
 from zstack_contract.reporting.summary import NOT_RUN, Halt
 from zstack_contract.settings import OPTIONS, Settings, SettingsError, resolve
 from zstack_contract.specs.contract import ApiContract, ContractLoadError, load_catalog
+from zstack_contract.transport.lifecycle import Lifecycle, WriteContext, discover, run_lifecycle
 from zstack_contract.transport.target import Target, TargetError, open_target, positive_defaults
 
 HYPOTHESIS_PROFILE = "zstack-contract"

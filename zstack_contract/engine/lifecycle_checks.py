@@ -13,8 +13,8 @@ from typing import Any
 
 from zstack_contract.engine.checks import finding
 from zstack_contract.engine.findings import Finding
-from zstack_contract.pytest.lifecycle import item_for, storage_ref
 from zstack_contract.transport.client import Exchange
+from zstack_contract.transport.lifecycle import item_for, storage_ref
 from zstack_contract.transport.safejson import excerpt
 
 QUERY_AGREES_BASIS = (

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from zstack_contract.generation import expectations as table
+from zstack_contract.generation.calls import Call, build_call, fresh_uuid
 from zstack_contract.generation.expectations import Expectation
-from zstack_contract.pytest.lifecycle import Call, build_call, fresh_uuid
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.specs.formats import java_length
 
