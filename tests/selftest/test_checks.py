@@ -369,3 +369,15 @@ def test_login_refused_in_session_after_logout_skips_saying_why() -> None:
         _auth(case, cast(Target, _RefusingTarget()))
     assert str(skipped.value).startswith("cannot set up: logging in a session of the suite's own failed")
     assert "ID.1006" in str(skipped.value)
+
+
+def test_a_record_travels_as_plain_strings() -> None:
+    # execnet (xdist) serialises exact built-in types only: an enum in a record crashed the worker.
+    from zstack_contract.engine.findings import CheckRecord, Family
+
+    found = finding("X", "c", "request.refused", "$", "a refusal", "HTTP 200")
+    record = CheckRecord("t::x", "X", Family.ASYNC, "c", Rule.REQUEST_REFUSED, Level.MUST, "failed", findings=[found])
+    data = record.to_json()
+    assert [type(data[k]) for k in ("family", "rule", "level", "outcome")] == [str, str, str, str]
+    assert data["family"] == "async"
+    assert type(data["findings"][0]["rule"]) is str

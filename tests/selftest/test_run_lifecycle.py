@@ -83,6 +83,13 @@ class HostileNode:
                     self._reply(200, {"valid": node.session_valid})
                 elif path.startswith("/zstack/v1/accounts/sessions/"):
                     self._reply(node.logout_status, {})
+                elif path.startswith("/zstack/v1/api-jobs/"):
+                    # Job polls check no session (RestServer.handleJobQuery runs before auth): no job is known here.
+                    data = b"the job has been expired"
+                    self.send_response(404)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
                 else:
                     node.api_calls += 1
                     node.api(self)

@@ -20,6 +20,7 @@ from zstack_contract.pytest.stash import HALT, PENDING
 from zstack_contract.reporting.summary import NOT_RUN, Halt, one_line, summarize
 from zstack_contract.settings import resolve
 from zstack_contract.specs.contract import load_catalog
+from zstack_contract.transport.client import Exchange
 from zstack_contract.transport.target import TargetError
 
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -53,6 +54,7 @@ class BigExchange:
     """An exchange whose body is large: the judge must keep only a bounded excerpt of it."""
 
     text = "x" * 5_000_000
+    parsed = (False, None)  # not JSON
 
     def describe(self, limit: int = 600) -> str:
         return "request: curl ...\nresponse: HTTP 200 " + self.text[:limit]
@@ -106,6 +108,24 @@ def test_live_session_leaves_the_must_failure_standing_with_a_note(tmp_path: Pat
     # Other rules never cost a ValidateSession call.
     with pytest.raises(pytest.fail.Exception):
         judge(api, "shape", "c", [_finding("response.shape")])
+    assert target.asked == 1
+
+
+def test_an_answer_saying_the_session_is_invalid_rechecks_the_session(tmp_path: Path) -> None:
+    # A job that ends 503 ID.1001 because the run's session died mid-lifecycle (its poll carries no session):
+    # a dead session, not a finding against the node.
+    api = load_catalog(SCHEMAS)[0]
+    item = FakeItem()
+    target = FakeTarget(False)
+    judge = Judge(item, _settings(tmp_path), frozenset(), target)  # type: ignore[arg-type]
+    body = '{"error": {"code": "ID.1001", "description": "d", "details": "Session expired"}}'
+    poll = Exchange("GET", "http://n/zstack/v1/api-jobs/x", "/zstack/v1/api-jobs/x", [], {}, None, 503, {}, body, 0.0)
+    with pytest.raises(pytest.skip.Exception, match="NOT RUN: the run's session was invalidated"):
+        judge(api, "async", "c", [_finding("response.shape")], [poll])
+    assert target.asked == 1
+    # The same answer without a finding costs no ValidateSession call.
+    judge = Judge(FakeItem(), _settings(tmp_path), frozenset(), target)  # type: ignore[arg-type]
+    judge(api, "async", "c", [], [poll])
     assert target.asked == 1
 
 

@@ -66,7 +66,7 @@ class Finding:
         return {
             "api": self.api,
             "case": self.case,
-            "rule": self.rule,
+            "rule": str(self.rule),
             "level": self.level.value,
             "path": self.path,
             "expected": self.expected,
@@ -104,14 +104,16 @@ class CheckRecord:
     evidence: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
+        # Plain strings, never the enums (Family, Rule, Level are str subclasses): the record travels to the xdist
+        # controller through execnet, which serialises exact built-in types only.
         return {
             "test": self.test,
             "api": self.api,
-            "family": self.family,
+            "family": str(self.family),
             "case": self.case,
-            "rule": self.rule,
-            "level": self.level,
-            "outcome": self.outcome,
+            "rule": str(self.rule),
+            "level": str(self.level),
+            "outcome": str(self.outcome),
             "message": self.message,
             "findings": [f.to_json() for f in self.findings],
             "evidence": self.evidence,

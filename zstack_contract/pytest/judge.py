@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from _pytest.outcomes import Skipped  # pytest.skip.Exception, named so a class can derive from it
 
+from zstack_contract.engine.checks import error_code
 from zstack_contract.engine.findings import CheckRecord, Finding
 from zstack_contract.engine.verdict import Status, Verdict, decide, headline, render
 from zstack_contract.pytest.stash import BASELINE, EXAMPLES, FAILURE, HALT, PENDING, RECORD, SETTINGS, STOPPED, TARGET
@@ -22,6 +23,7 @@ from zstack_contract.transport.target import Target, TargetError
 # Errors that mean the node, not a contract rule, stopped the check: the run ends without a verdict.
 TARGET_ERRORS: tuple[type[BaseException], ...] = (TargetUnreachableError, TargetError)
 SESSION_RULE = "request.authenticated"
+INVALID_SESSION = "ID.1001"
 # Gating rules whose failure does not depend on the generated input: the API is missing, the body cannot be
 # judged at all, the session was refused.
 INPUT_INDEPENDENT = frozenset({NOT_SERVED_RULE, "response.unjudgeable", SESSION_RULE})
@@ -60,8 +62,8 @@ class Judge:
         exchanges: Iterable[Exchange] = (),
         rule: str = "",
     ) -> Verdict:
-        findings = self._recheck_session(list(findings))
         exchanges = list(exchanges)
+        findings = self._recheck_session(list(findings), exchanges)
         self._note_not_served(api, findings, exchanges)
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
         evidence = "\n".join(ex.describe() for ex in exchanges)
@@ -88,7 +90,7 @@ class Judge:
         self, api: ApiContract, family: str, case: str, findings: Iterable[Finding], exchange: Exchange
     ) -> None:
         """For generated examples: raise on gating findings (so hypothesis shrinks), keep the rest for the end."""
-        findings = self._recheck_session(list(findings))
+        findings = self._recheck_session(list(findings), [exchange])
         self._note_not_served(api, findings, [exchange])
         self.item.stash[EXAMPLES] = self.item.stash.get(EXAMPLES, 0) + 1
         verdict = decide(findings, strict=self.settings.strict, known=self.known, accept_all=self.accept_all)
@@ -129,12 +131,15 @@ class Judge:
         if not exchanges or any(ex.status == 404 and api.is_own_path(ex.path) for ex in exchanges):
             self.target.not_served.setdefault(api.name, self.item.nodeid)
 
-    def _recheck_session(self, findings: list[Finding]) -> list[Finding]:
-        """A refused valid session is either the server's fault or a dead session: ask the node which.
+    def _recheck_session(self, findings: list[Finding], exchanges: list[Exchange]) -> list[Finding]:
+        """A refused valid session is either the server's fault or a dead session: ask the node which. So is any
+        finding made of an answer saying the session is invalid (ID.1001), even to a call that sent none (a job
+        poll): a node that refuses everything once the run's session died is no conformance result.
 
         A dead session ends the run without a verdict; a live one leaves the must-failure standing, noted.
         """
-        if self.target is None or not any(f.rule == SESSION_RULE for f in findings):
+        says_invalid = any(error_code(ex) == INVALID_SESSION for ex in exchanges)
+        if self.target is None or not (any(f.rule == SESSION_RULE for f in findings) or (findings and says_invalid)):
             return findings
         valid = self.target.session_is_valid()
         if valid is False:
