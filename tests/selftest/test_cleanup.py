@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests.selftest.fake_clock import FakeClock
 from tests.selftest.test_transport import Respond, Seen, TinyServer, reply, serve
 from zstack_contract import cli
 from zstack_contract.mock import ADMIN_ACCOUNT, ADMIN_PASSWORD, MockZStack
@@ -90,17 +91,6 @@ class FakeNode:
             self.jobs[job] = (200, {})
         host = seen.headers.get("Host", "")
         reply(h, 202, {"location": f"http://{host}{JOBS_PREFIX}{job}", "apiTimeout": 5000})
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")
@@ -403,7 +393,6 @@ def test_cli_main_dispatches_cleanup(node: tuple[FakeNode, TinyServer], capsys: 
     _, server = node
     assert cli.main(["cleanup", *live(server), "--dry-run"]) == 0
     assert "0 found, 0 removed, 0 failed (dry run)" in capsys.readouterr().out
-
 
 
 def test_cli_removes_what_a_crashed_run_left_on_the_mock(capsys: pytest.CaptureFixture[str]) -> None:

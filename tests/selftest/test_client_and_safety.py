@@ -8,6 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from urllib3.util import parse_url
 
+from tests.selftest.fake_clock import FakeClock
 from zstack_contract.generation.safety import (
     SAFE_HOST,
     is_safe_url,
@@ -31,19 +32,6 @@ from zstack_contract.transport.secret import Secret
 CONFIGURED = "sftp://root@image-store.example/zstack_bs"
 SESSION = "0123456789abcdef0123456789abcdef"
 # (The login hash is checked against ZStack's own constant in test_transport.py, not against hashlib.)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 6))
-        self.now += seconds
 
 
 def test_rate_limiter_spaces_requests() -> None:

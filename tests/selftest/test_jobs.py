@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.selftest.fake_clock import FakeClock
 from tests.selftest.test_transport import Respond, Seen, TinyServer, reply, serve
 from zstack_contract.transport.client import Auth, ZStackClient
 from zstack_contract.transport.jobs import (
@@ -33,21 +34,6 @@ __all__ = ["serve"]  # the fixture, shared with test_transport
 SESSION = "0123456789abcdef0123456789abcdef"
 CREATE = "/zstack/v1/database-backups"
 OTHER_NODE = "http://10.255.0.1:8080"
-
-
-class FakeClock:
-    """Time that moves only when the code under test waits."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 6))
-        self.now += seconds
 
 
 def job_server(

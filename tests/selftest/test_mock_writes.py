@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
+from tests.selftest.fake_clock import FakeClock
 from zstack_contract.mock import DEVIATIONS, family
 from zstack_contract.mock.app import MockZStackApp
 from zstack_contract.mock.jobs import API_TIMEOUT_MS, JOB_DELAY, JOB_RETENTION
@@ -48,17 +49,6 @@ ASYNC_DEVIATIONS = [
     "export-sets-no-export-url",
     "job-location-other-host",
 ]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass(frozen=True)
