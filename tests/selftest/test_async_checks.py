@@ -195,6 +195,17 @@ def test_a_running_poll_with_no_body_is_the_real_servers_empty_answer(create: Ap
     assert job_findings(create, "c", run_of(accepted(), polls), ex.async_success()) == []
 
 
+def test_a_value_the_node_may_not_store_is_refused_at_should_level_only(create: ApiContract) -> None:
+    # A name outside the BMP on ZStack's utf8 (three-byte) tables: a 503 envelope is allowed at must.
+    polls = [exchange(202, {}), exchange(503, ERROR)]
+    findings = job_findings(create, "c", run_of(accepted(), polls), ex.async_success_if_storable("astral name"))
+    assert [(f.rule, f.level) for f in findings] == [("request.should-accept", Level.SHOULD)]
+    # A 500 is still a must failure.
+    polls = [exchange(202, {}), exchange(500, "boom")]
+    findings = job_findings(create, "c", run_of(accepted(), polls), ex.async_success_if_storable("astral name"))
+    assert ("request.no-server-error", Level.MUST) in [(f.rule, f.level) for f in findings]
+
+
 def test_an_unwrapped_job_failure_breaks_the_envelope(create: ApiContract) -> None:
     bare = ERROR["error"]
     run = run_of(accepted(), [exchange(202, {}), exchange(503, bare)])

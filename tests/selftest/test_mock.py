@@ -1287,6 +1287,15 @@ def _location_names_the_host_called(c: Client) -> object:
     return location is None or str(location).startswith(c.base + JOBS)
 
 
+def _four_byte_name_job_end(c: Client) -> object:
+    """How the Create job of a name with a character outside the BMP ends (status, error code)."""
+    final = _final(c, *_create(c, "zstack-contract-probe-\U0001d11e"))
+    if final is None:
+        return None
+    error = final.json().get("error") if final.status_code == 503 else None
+    return final.status_code, error.get("code") if isinstance(error, dict) else None
+
+
 def _job_end_status(c: Client) -> object:
     final = _final(c, *_create(c, "zstack-contract-probe-end"))
     return None if final is None else final.status_code
@@ -1438,6 +1447,7 @@ PROBES: dict[str, Probe] = {
     "async-answered-200": Probe(_tidy(lambda c: _create(c, "zstack-contract-probe-first")[0].status_code), 202, 200),
     "job-location-missing": Probe(_tidy(_accepted_has_location), True, False),
     "job-location-other-host": Probe(_tidy(_location_names_the_host_called), True, False),
+    "four-byte-names-refused": Probe(_tidy(_four_byte_name_job_end), (200, None), (503, "SYS.1000")),
     "job-never-ends": Probe(_tidy(_job_end_status), 200, None),
     "job-404-before-end": Probe(_tidy(_polls_answered_404), 0, 1),
     "job-failure-unwrapped": Probe(_tidy(_failure_keys), (503, ["error"]), (503, ["code", "description", "details"])),
@@ -1458,7 +1468,7 @@ OVERLAPS: dict[str, set[str]] = {
     # No job at all: a second submit with one X-Job-UUID names no held job.
     "async-answered-200": {"duplicate-job-uuid-accepted"},
     # Results that never arrive cannot be read: the failure body and the Create result are not there to compare.
-    "job-never-ends": {"job-failure-unwrapped", "create-disagrees-with-query"},
+    "job-never-ends": {"job-failure-unwrapped", "create-disagrees-with-query", "four-byte-names-refused"},
     # Serving without auth also answers the other auth probes' missing-header and unknown-session requests.
     "auth-ignored": {"auth-401", "session-not-invalidated", "wrong-session-code", "unknown-session-400"},
     # The two logout probes: a session that stays valid, and one ValidateSession calls valid, look alike in both.

@@ -231,6 +231,12 @@ def async_success(basis: str = "a valid request with the configured values") -> 
     return Expectation(Outcome.SUCCESS, basis=f"{basis}; {ASYNC_BASIS}", by_job=True)
 
 
+def async_success_if_storable(basis: str) -> Expectation:
+    """A valid request whose value the node may be unable to store: its job's 200 is should, a 503 envelope is
+    allowed at must (a refusal with ZStack's envelope, never a 5xx other than 503 or a malformed answer)."""
+    return Expectation(Outcome.SUCCESS_OR_API_ERROR, should_succeed=True, basis=f"{basis}; {ASYNC_BASIS}", by_job=True)
+
+
 def async_invalid_argument(*, code_is_must: bool) -> Expectation:
     """An invalid body for an async API: validated after the 202, so the job ends 503 SYS.1007.
 

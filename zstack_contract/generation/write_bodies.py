@@ -26,6 +26,11 @@ WRITE_EXAMPLES = 6
 ASTRAL = "\U0001d11e"  # MUSICAL SYMBOL G CLEF: one character, two UTF-16 units
 
 
+def outside_bmp(text: str) -> bool:
+    """Whether ``text`` has a character outside the Basic Multilingual Plane (four bytes in UTF-8)."""
+    return any(ord(c) > 0xFFFF for c in text)
+
+
 def fit_name(prefix: str, text: str, limit: int = NAME_LIMIT) -> str:
     """``prefix + text`` cut to at most ``limit`` Java characters, never inside a character."""
     name = prefix

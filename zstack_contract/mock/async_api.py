@@ -115,7 +115,13 @@ class AsyncApis:
         return self._submit(
             request,
             session,
-            lambda session_error: writes.create(store, create, session_error=session_error, now=server_now()),
+            lambda session_error: writes.create(
+                store,
+                create,
+                session_error=session_error,
+                now=server_now(),
+                quirks=writes.Quirks(four_byte_names_refused=self._app.deviates(DeviationName.FOUR_BYTE_NAMES_REFUSED)),
+            ),
             result=self._create_result,
         )
 

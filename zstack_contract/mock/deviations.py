@@ -73,6 +73,7 @@ class DeviationName(StrEnum):
     DUPLICATE_JOB_UUID_ACCEPTED = "duplicate-job-uuid-accepted"
     EXPORT_SETS_NO_EXPORT_URL = "export-sets-no-export-url"
     JOB_LOCATION_OTHER_HOST = "job-location-other-host"
+    FOUR_BYTE_NAMES_REFUSED = "four-byte-names-refused"
 
 
 @dataclass(frozen=True)
@@ -466,6 +467,13 @@ _CATALOGUE = (
         DeviationName.JOB_LOCATION_OTHER_HOST,
         "the 202 location names the node's own address (http://10.255.0.1:8080/zstack/v1/api-jobs/<id>, as behind "
         "NAT or a proxy) instead of the host the client called; the suite polls the same path on its configured URL",
+        "tolerated",
+        "example",
+    ),
+    Deviation(
+        DeviationName.FOUR_BYTE_NAMES_REFUSED,
+        "a Create whose name has a character outside the BMP fails its job 503 SYS.1000 'Incorrect string value', as "
+        "a node on ZStack's DEFAULT CHARSET=utf8 (three-byte) tables does; the contract holds it at should level only",
         "tolerated",
         "example",
     ),

@@ -63,6 +63,7 @@ class Quirks:
 
     delete_leaves_backup: bool = False
     export_sets_no_url: bool = False
+    four_byte_names_refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,14 @@ def _run(validate: Callable[[], Callable[[], Outcome]], session_error: JsonObjec
 # CreateDatabaseBackup.
 
 
-def create(store: Store, request: CreateRequest, *, session_error: JsonObject | None, now: datetime) -> Outcome:
+def create(
+    store: Store,
+    request: CreateRequest,
+    *,
+    session_error: JsonObject | None,
+    now: datetime,
+    quirks: Quirks = Quirks(),  # frozen: one shared default is safe
+) -> Outcome:
     def validate() -> Callable[[], Outcome]:
         name = _text_field("name", _trim(request.name), required=True, max_length=NAME_MAX)
         description = _text_field(
@@ -202,6 +210,11 @@ def create(store: Store, request: CreateRequest, *, session_error: JsonObject | 
             _check_resource_uuid(store, resource_uuid)
         _enabled(storage)
         backup_uuid = resource_uuid or uuidlib.uuid4().hex
+        if quirks.four_byte_names_refused and any(ord(c) > 0xFFFF for c in str(name)):
+            # MySQL's three-byte utf8 cannot store the character: the INSERT fails after validation passed.
+            raise _InvalidError(
+                error_code("SYS.1000", "Incorrect string value: '\\xF0\\x9D\\x84\\x9E' for column 'name' at row 1")
+            )
         return lambda: _create(store, backup_uuid, str(name), description, str(storage["uuid"]), now)
 
     return _run(validate, session_error)
