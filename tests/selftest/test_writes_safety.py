@@ -197,6 +197,15 @@ def test_recover_never_reaches_a_node_given_by_url(tmp_path: Path) -> None:
     assert run.results["meta"]["writes"] is True
     assert RECOVER_REASON in run.results["meta"]["notExercised"].get(RECOVER, ""), run.results["meta"]["notExercised"]
     assert all(entry["cleanedUp"] is True for entry in created_entries(run))
+    # Its tests say why they did not send it; the rest of the lifecycle ran.
+    got = {r["test"]: r for r in run.records}
+    for node_id in (
+        "tests/contract/test_async.py::test_async_contract[RecoverDatabaseFromBackup]",
+        "tests/contract/test_lifecycle.py::test_recover_only_on_embedded_mock",
+    ):
+        assert got[node_id]["outcome"] == "skipped"
+        assert "runs only against the embedded mock" in got[node_id]["message"]
+    assert got["tests/contract/test_lifecycle.py::test_sync_adds_copy"]["outcome"] == "passed"
 
 
 # ---------------------------------------------------------------------------------------------------------------
