@@ -18,6 +18,7 @@ from zstack_contract.engine.checks import check_exchange
 from zstack_contract.engine.findings import Family
 from zstack_contract.generation import expectations as table
 from zstack_contract.generation.calls import build_call, fresh_uuid
+from zstack_contract.pytest import exercise
 from zstack_contract.pytest.exercise import restores_node_data
 from zstack_contract.pytest.judge import Judge
 from zstack_contract.pytest.stash import CATALOG
@@ -52,10 +53,7 @@ def evidence(run: JobRun, polls: int = 3) -> list[Exchange]:
 
 
 def catalogue_api(config: pytest.Config, name: str) -> ApiContract:
-    for api in config.stash[CATALOG]:
-        if api.name == name:
-            return api
-    pytest.skip(f"the catalogue (--zstack-schemas) has no {name}: this async test has no request to send")
+    return exercise.catalogue_api(config, name, "this async test has no request to send")
 
 
 def job_endpoint(config: pytest.Config) -> ApiContract:

@@ -15,9 +15,9 @@ import pytest
 from zstack_contract.engine.checks import check_exchange, finding, is_not_served
 from zstack_contract.engine.findings import Family, Finding
 from zstack_contract.generation import expectations as table
+from zstack_contract.pytest import exercise
 from zstack_contract.pytest.exercise import Mode, mode, own_session, send
 from zstack_contract.pytest.judge import Judge
-from zstack_contract.pytest.stash import CATALOG
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.transport.client import LOGIN_PATH, Auth, Exchange, sha512_hex
 from zstack_contract.transport.safejson import excerpt
@@ -41,11 +41,7 @@ MISSING_ACCOUNT_BASIS = (
 
 
 def catalogue_api(config: pytest.Config, name: str) -> ApiContract:
-    """The named API's contract from the run's catalogue, or a skip saying the catalogue lacks it."""
-    for api in config.stash[CATALOG]:
-        if api.name == name:
-            return api
-    pytest.skip(f"the catalogue (--zstack-schemas) has no {name}: its session test does not run")
+    return exercise.catalogue_api(config, name, "its session test does not run")
 
 
 def random_password_hash() -> str:

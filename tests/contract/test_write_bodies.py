@@ -30,8 +30,8 @@ from zstack_contract.generation.write_bodies import (
     invalid_call,
     outside_bmp,
 )
+from zstack_contract.pytest import exercise
 from zstack_contract.pytest.judge import Judge
-from zstack_contract.pytest.stash import CATALOG
 from zstack_contract.pytest.writes import worker_label
 from zstack_contract.settings import Settings
 from zstack_contract.specs.contract import ApiContract
@@ -57,10 +57,7 @@ NAME_TEXT = st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=NAM
 
 
 def api_named(config: pytest.Config, name: str) -> ApiContract:
-    for api in config.stash[CATALOG]:
-        if api.name == name:
-            return api
-    pytest.skip(f"the catalogue (--zstack-schemas) has no {name}")
+    return exercise.catalogue_api(config, name, "the write-body test has no request to send")
 
 
 def storage_uuid(context: WriteContext) -> str:

@@ -29,6 +29,7 @@ import pytest
 from zstack_contract.engine.findings import CheckRecord
 from zstack_contract.generation.cases import suite_supplies
 from zstack_contract.generation.safety import never_live_refusal, request_refusal, write_only_paths
+from zstack_contract.pytest.stash import CATALOG
 from zstack_contract.reporting.summary import NOT_EXERCISED
 from zstack_contract.specs.contract import ApiContract
 from zstack_contract.specs.spec import Param
@@ -164,6 +165,16 @@ def not_exercised_records(
 
 def path_parameters(api: ApiContract) -> list[Param]:
     return [p for p in api.spec.parameters if p.location == "path"]
+
+
+def catalogue_api(config: pytest.Config, name: str, why: str) -> ApiContract:
+    """The named API's contract from the run's catalogue, or a skip saying the catalogue lacks it and ``why`` that
+    ends the test (a test of one family API, run with another catalogue)."""
+    catalog: list[ApiContract] = config.stash[CATALOG]
+    for api in catalog:
+        if api.name == name:
+            return api
+    pytest.skip(f"the catalogue (--zstack-schemas) has no {name}: {why}")
 
 
 def skip_if_not_served(zstack: Target, api: ApiContract) -> None:
