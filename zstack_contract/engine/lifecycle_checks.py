@@ -13,6 +13,7 @@ from typing import Any
 
 from zstack_contract.engine.checks import finding
 from zstack_contract.engine.findings import Finding
+from zstack_contract.transport.answers import listed_items
 from zstack_contract.transport.client import Exchange
 from zstack_contract.transport.lifecycle import item_for, storage_ref
 from zstack_contract.transport.safejson import excerpt
@@ -33,9 +34,8 @@ def _shown(value: Any) -> str:
 
 
 def _listed(exchange: Exchange) -> str:
-    is_json, body = exchange.parsed
-    items = body.get("inventories") if is_json and isinstance(body, dict) else None
-    if isinstance(items, list):
+    items = listed_items(exchange)
+    if items is not None:
         return f"{len(items)} item(s), none with that uuid"
     return f"HTTP {exchange.status}: {excerpt(exchange.text, 160)}"
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from zstack_contract.specs.contract import ApiContract
+from zstack_contract.transport.answers import succeeded_listing
 from zstack_contract.transport.client import Exchange, TargetUnreachableError, UnsafeRequestError, ZStackClient
 from zstack_contract.transport.jobs import FAILED, SUCCEEDED, Clock, Sleep, submit
 from zstack_contract.transport.ledger import Created, Ledger, run_prefix
@@ -81,8 +82,7 @@ def find_leftovers(client: ZStackClient, creatable: Creatable, prefix: str) -> l
     """
     query = creatable.query
     exchange = client.send("GET", query.spec.path, query=[("q", f"name~={prefix}%")])
-    is_json, body = exchange.parsed
-    items = body.get("inventories") if exchange.status == SUCCEEDED and is_json and isinstance(body, dict) else None
+    items = succeeded_listing(exchange)
     if not isinstance(items, list):
         raise CleanupError(
             f"{query.name} did not list {creatable.kind} resources: HTTP {exchange.status} "
@@ -134,8 +134,7 @@ def _not_gone(client: ZStackClient, creatable: Creatable, uuid: str) -> str:
     """Why ``uuid`` cannot be called gone ("" when the Query API lists it no more)."""
     query = creatable.query
     exchange = client.send("GET", query.spec.path, query=[("q", f"uuid={uuid}")])
-    is_json, body = exchange.parsed
-    items = body.get("inventories") if exchange.status == SUCCEEDED and is_json and isinstance(body, dict) else None
+    items = succeeded_listing(exchange)
     if not isinstance(items, list):
         return f"{query.name} could not confirm it is gone: HTTP {exchange.status} {excerpt(exchange.text, 200)}"
     if any(isinstance(item, dict) and item.get("uuid") == uuid for item in items):

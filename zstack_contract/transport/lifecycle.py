@@ -27,7 +27,8 @@ from typing import Any
 from zstack_contract.generation.calls import Call, build_call
 from zstack_contract.generation.safety import never_live_refusal
 from zstack_contract.specs.contract import ApiContract
-from zstack_contract.transport import jobs
+from zstack_contract.transport import answers, jobs
+from zstack_contract.transport.answers import listed_items, succeeded_listing
 from zstack_contract.transport.client import Exchange
 from zstack_contract.transport.jobs import JobRun
 from zstack_contract.transport.ledger import Created, resource_name
@@ -91,10 +92,8 @@ class WriteContext:
 
 def storages_from(exchange: Exchange) -> list[Storage]:
     """The inventories of a QueryBackupStorage answer; an answer without them lists none."""
-    is_json, body = exchange.parsed
-    items = body.get("inventories") if exchange.status == 200 and is_json and isinstance(body, dict) else None
     out = []
-    for item in items if isinstance(items, list) else []:
+    for item in succeeded_listing(exchange) or []:
         if isinstance(item, dict) and isinstance(item.get("uuid"), str):
             out.append(
                 Storage(
@@ -223,9 +222,7 @@ def item_for(exchange: Exchange | None, backup_uuid: str) -> dict[str, Any] | No
     """The Query answer's item for the backup, or None."""
     if exchange is None:
         return None
-    is_json, body = exchange.parsed
-    items = body.get("inventories") if is_json and isinstance(body, dict) else None
-    for item in items if isinstance(items, list) else []:
+    for item in listed_items(exchange) or []:
         if isinstance(item, dict) and item.get("uuid") == backup_uuid:
             return item
     return None
@@ -233,22 +230,13 @@ def item_for(exchange: Exchange | None, backup_uuid: str) -> dict[str, Any] | No
 
 def result_inventory(step: Step) -> dict[str, Any] | None:
     """A successful job's ``inventory`` object."""
-    final = step.final
-    if final is None or final.status != 200:
-        return None
-    is_json, body = final.parsed
-    inventory = body.get("inventory") if is_json and isinstance(body, dict) else None
-    return inventory if isinstance(inventory, dict) else None
+    return answers.result_inventory(step.final)
 
 
 def created_uuid(run: JobRun) -> str | None:
     """The uuid of what a Create job made: its 200's ``inventory.uuid`` (None: nothing known to be created)."""
-    final = run.final
-    if final is None or final.status != 200:
-        return None
-    is_json, body = final.parsed
-    inventory = body.get("inventory") if is_json and isinstance(body, dict) else None
-    value = inventory.get("uuid") if isinstance(inventory, dict) else None
+    inventory = answers.result_inventory(run.final)
+    value = inventory.get("uuid") if inventory is not None else None
     return value if isinstance(value, str) and value else None
 
 
