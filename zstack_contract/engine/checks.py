@@ -17,6 +17,7 @@ from zstack_contract.engine.rules import RULES, Rule
 from zstack_contract.engine.validation import dedupe, schema_findings
 from zstack_contract.generation.expectations import API_FAILURE, Expectation, Outcome
 from zstack_contract.specs.contract import ApiContract
+from zstack_contract.transport.answers import error_code
 from zstack_contract.transport.client import Auth, Exchange
 from zstack_contract.transport.safejson import excerpt
 
@@ -114,16 +115,6 @@ def body_findings(api: ApiContract, case: str, ex: Exchange) -> list[Finding]:
 def _carries_result(api: ApiContract, ex: Exchange) -> bool:
     is_json, body = ex.parsed
     return is_json and isinstance(body, dict) and any(k in body for k in api.result_fields)
-
-
-def error_code(ex: Exchange) -> str | None:
-    """The ZStack error code of an answer (wrapped or bare envelope), if it carries one."""
-    is_json, body = ex.parsed
-    if is_json and isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("code"), str):
-            return str(error["code"])
-    return None
 
 
 def exchange_problem(ex: Exchange) -> str | None:

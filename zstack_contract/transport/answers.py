@@ -28,3 +28,13 @@ def result_inventory(final: Exchange | None) -> dict[str, Any] | None:
     is_json, body = final.parsed
     inventory = body.get("inventory") if is_json and isinstance(body, dict) else None
     return inventory if isinstance(inventory, dict) else None
+
+
+def error_code(exchange: Exchange) -> str | None:
+    """The ZStack error code an answer carries (wrapped ``{"error": {...}}`` or a bare envelope), if any."""
+    is_json, body = exchange.parsed
+    if is_json and isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("code"), str):
+            return str(error["code"])
+    return None

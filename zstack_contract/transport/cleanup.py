@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from zstack_contract.specs.contract import ApiContract
-from zstack_contract.transport.answers import succeeded_listing
-from zstack_contract.transport.client import Exchange, TargetUnreachableError, UnsafeRequestError, ZStackClient
+from zstack_contract.transport.answers import error_code, succeeded_listing
+from zstack_contract.transport.client import TargetUnreachableError, UnsafeRequestError, ZStackClient
 from zstack_contract.transport.jobs import FAILED, SUCCEEDED, Clock, Sleep, submit
 from zstack_contract.transport.ledger import Created, Ledger, run_prefix
 from zstack_contract.transport.safejson import excerpt
@@ -123,7 +123,7 @@ def remove(
             return False, f"{delete.name} answered HTTP 200 but {unconfirmed}"
         return True, f"removed ({delete.name} answered HTTP 200; {creatable.query.name} no longer lists it)"
     if final is not None and final.status == FAILED:
-        code = _error_code(final)
+        code = error_code(final) or "no error code"
         return False, f"{delete.name} failed: HTTP 503 {code}: {excerpt(final.text, 200)}"
     if final is not None:
         return False, f"{delete.name} answered HTTP {final.status}: {excerpt(final.text, 200)}"
@@ -233,12 +233,3 @@ def _remove_entry(
     except SERVER_FAILURES as exc:
         ok, note = False, client.mask(f"not removed: {type(exc).__name__}: {exc}")
     ledger.mark(entry, ok, how + note)
-
-
-def _error_code(ex: Exchange) -> str:
-    """The ZStack error code of a 503, for the note (the transport does not judge; the envelope's shape is not
-    this module's business)."""
-    is_json, body = ex.parsed
-    error = body.get("error", body) if is_json and isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else "no error code"
