@@ -539,25 +539,23 @@ class ZStackClient:
 
         Raises LoginRejectedError when the answer carries no session the suite may use.
         """
-        hashed = Secret(sha512_hex(password.reveal()))
-        body = {"logInByAccount": {"accountName": account, "password": PASSWORD_HASH_PLACEHOLDER}}
-        exchange, answer = self._send(
-            "PUT", LOGIN_PATH, (), Auth.NONE, None, body, None, {PASSWORD_HASH_PLACEHOLDER: hashed}
-        )
+        exchange, answer = self._send_login(account, password)
         return self._session_from_login(exchange, answer, account)
 
     def login_exchange(self, account: str, password: Secret) -> tuple[Exchange, Secret | None]:
         """Log in and keep the answer as evidence: the masked exchange, and the session when it carries a usable
         one (a 32-hex uuid), else None. For the tests that judge login itself; :meth:`login` is for using it."""
-        hashed = Secret(sha512_hex(password.reveal()))
-        body = {"logInByAccount": {"accountName": account, "password": PASSWORD_HASH_PLACEHOLDER}}
-        exchange, answer = self._send(
-            "PUT", LOGIN_PATH, (), Auth.NONE, None, body, None, {PASSWORD_HASH_PLACEHOLDER: hashed}
-        )
+        exchange, answer = self._send_login(account, password)
         try:
             return exchange, self._session_from_login(exchange, answer, account)
         except LoginRejectedError:
             return exchange, None
+
+    def _send_login(self, account: str, password: Secret) -> tuple[Exchange, _Answer]:
+        """PUT accounts/login with the password's SHA-512 hex, filled in by the client only."""
+        hashed = Secret(sha512_hex(password.reveal()))
+        body = {"logInByAccount": {"accountName": account, "password": PASSWORD_HASH_PLACEHOLDER}}
+        return self._send("PUT", LOGIN_PATH, (), Auth.NONE, None, body, None, {PASSWORD_HASH_PLACEHOLDER: hashed})
 
     def _session_from_login(self, exchange: Exchange, answer: _Answer, account: str) -> Secret:
         """The session from the raw answer: the masked exchange hides a session the client already knows."""
