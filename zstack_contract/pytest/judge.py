@@ -138,8 +138,10 @@ class Judge:
 
         A dead session ends the run without a verdict; a live one leaves the must-failure standing, noted.
         """
-        says_invalid = any(error_code(ex) == INVALID_SESSION for ex in exchanges)
-        if self.target is None or not (any(f.rule == SESSION_RULE for f in findings) or (findings and says_invalid)):
+        if self.target is None or not findings:
+            return findings
+        refused = any(f.rule == SESSION_RULE for f in findings)
+        if not refused and not any(error_code(ex) == INVALID_SESSION for ex in exchanges):
             return findings
         valid = self.target.session_is_valid()
         if valid is False:
